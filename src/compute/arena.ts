@@ -14,6 +14,7 @@
 
 export const ARENA_RESERVED = 1 << 20;
 const HEADER_CURSOR = 4; // Int32 index of the cursor (byte 16), counted in 16-byte units
+const HEADER_ID = 5; // Int32 index of a random id, so workers can cache per-arena state
 const ALIGN = 16;
 const PAGE = 65536;
 
@@ -59,6 +60,7 @@ export class Arena {
     }
     const arena = new Arena(handle);
     Atomics.store(arena.header, HEADER_CURSOR, ARENA_RESERVED / ALIGN);
+    Atomics.store(arena.header, HEADER_ID, (Math.random() * 0x7fffffff) | 0);
     return arena;
   }
 
@@ -69,6 +71,10 @@ export class Arena {
 
   get handle(): ArenaHandle {
     return { buffer: this.buffer, memory: this.memory };
+  }
+
+  get id(): number {
+    return Atomics.load(this.header, HEADER_ID);
   }
 
   get capacity(): number {

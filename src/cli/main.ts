@@ -1,0 +1,28 @@
+/** The `recsys` command line: one sub-command per file in this folder. */
+import { Command, CommanderError } from 'commander';
+import { CliError } from './errors.js';
+import { recommendCommand } from './recommend.js';
+import { trainCommand } from './train.js';
+
+const program = new Command('recsys')
+  .description('Real-time recommender: ALS on SIMD WebAssembly and native kernels')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(trainCommand());
+program.addCommand(recommendCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else if (err instanceof CliError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`error: ${(err as Error).message ?? err}\n`);
+    if (process.env.RECSYS_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Train a model from interactions: runs the pool trainer, then copies the factors out of
+ * the shared arena into an AlsModel (so the arena and its CSR copies can be freed).
+ */
+import { randomUUID } from 'node:crypto';
+import type { BackendName } from '../compute/kernels.js';
+import type { ComputePool } from '../compute/pool.js';
+import type { IdMap } from '../data/ids.js';
+import { AlsModel } from './model.js';
+import type { AlsParams } from './params.js';
+import { trainAls } from './trainer.js';
+
+export interface Interactions {
+  userIds: IdMap;
+  itemIds: IdMap;
+  rows: Int32Array;
+  cols: Int32Array;
+  values: Float32Array;
+}
+
+export interface FitOptions {
+  backend: BackendName;
+  pool: ComputePool;
+  computeLoss?: boolean;
+  onIteration?: (iteration: number, seconds: number, loss: number | null) => void;
+  version?: string;
+}
+
+export interface FitResult {
+  model: AlsModel;
+  iterationSeconds: number[];
+}
+
+export async function fitAls(data: Interactions, params: AlsParams, opts: FitOptions): Promise<FitResult> {
+  const trained = await trainAls(
+    { nUsers: data.userIds.size, nItems: data.itemIds.size, rows: data.rows, cols: data.cols, values: data.values },
+    params,
+    opts,
+  );
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of data.values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const model = new AlsModel(
+    {
+      version: opts.version ?? newModelVersion(),
+      algorithm: 'als',
+      params,
+      metrics: {},
+      globalMean: trained.globalMean,
+      valueRange: [lo, hi],
+      shapes: {
+        users: data.userIds.size,
+        items: data.itemIds.size,
+        factors: params.factors,
+        interactions: trained.userItems.indices.length,
+      },
+      createdAt: new Date().toISOString(),
+    },
+    data.userIds.toJSON(),
+    data.itemIds.toJSON(),
+    trained.userFactors.slice(),
+    trained.itemFactors.slice(),
+    trained.userBias.slice(),
+    trained.itemBias.slice(),
+    trained.userItems.indptr.slice(),
+    trained.userItems.indices.slice(),
+  );
+  return { model, iterationSeconds: trained.iterationSeconds };
+}
+
+/** Sortable, unique: 20261130T021500Z-1a2b3c4d. */
+export function newModelVersion(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomUUID().slice(0, 8)}`;
+}

@@ -1,0 +1,57 @@
+/** ALS hyper-parameters, shared by the trainer, the CLI, the batch job and model.json. */
+export type AlsMode = 'explicit' | 'implicit';
+
+export interface AlsParams {
+  mode: AlsMode;
+  factors: number;
+  iterations: number;
+  /** Weighted-λ for explicit (times the row's count), plain λ for implicit. */
+  lambda: number;
+  /** Implicit confidence: c = 1 + alpha · value. */
+  alpha: number;
+  /** Conjugate-gradient steps per implicit half-step (implicit's default is 3). */
+  cgSteps: number;
+  /** User and item biases (explicit mode only). */
+  useBias: boolean;
+  seed: number;
+}
+
+export const DEFAULT_PARAMS: Record<AlsMode, AlsParams> = {
+  explicit: {
+    mode: 'explicit',
+    factors: 64,
+    iterations: 15,
+    lambda: 0.1,
+    alpha: 1,
+    cgSteps: 3,
+    useBias: true,
+    seed: 42,
+  },
+  implicit: {
+    mode: 'implicit',
+    factors: 64,
+    iterations: 15,
+    lambda: 0.01,
+    alpha: 40,
+    cgSteps: 3,
+    useBias: false,
+    seed: 42,
+  },
+};
+
+export function validateParams(p: AlsParams): AlsParams {
+  const fail = (what: string) => {
+    throw new RangeError(`invalid ALS parameter: ${what}`);
+  };
+  if (p.mode !== 'explicit' && p.mode !== 'implicit')
+    fail(`mode must be explicit or implicit, got ${p.mode}`);
+  if (!Number.isInteger(p.factors) || p.factors < 1 || p.factors > 1024)
+    fail(`factors must be 1..1024, got ${p.factors}`);
+  if (!Number.isInteger(p.iterations) || p.iterations < 1 || p.iterations > 1000)
+    fail(`iterations must be 1..1000, got ${p.iterations}`);
+  if (!(p.lambda > 0) || !Number.isFinite(p.lambda)) fail(`lambda must be > 0, got ${p.lambda}`);
+  if (!(p.alpha > 0) || !Number.isFinite(p.alpha)) fail(`alpha must be > 0, got ${p.alpha}`);
+  if (!Number.isInteger(p.cgSteps) || p.cgSteps < 1) fail(`cgSteps must be ≥ 1, got ${p.cgSteps}`);
+  if (!Number.isInteger(p.seed)) fail(`seed must be an integer, got ${p.seed}`);
+  return p;
+}

@@ -1,0 +1,196 @@
+/**
+ * ALS training on the compute pool. Both CSR directions and both factor matrices live in
+ * one shared arena; each half-step is split into shards of similar work and every shard is
+ * one pool task, so a row's solve never depends on how rows were sharded — results are the
+ * same for any thread count.
+ */
+import { Arena } from '../compute/arena.js';
+import { loadKernels } from '../compute/backends.js';
+import type { BackendName, Csr } from '../compute/kernels.js';
+import { type ComputePool, shardRows } from '../compute/pool.js';
+import { Rng } from '../compute/random.js';
+import { toCsr, transposeCsr } from '../data/matrix.js';
+import { type AlsParams, validateParams } from './params.js';
+
+export interface TrainInput {
+  nUsers: number;
+  nItems: number;
+  rows: Int32Array; // user index per interaction
+  cols: Int32Array; // item index per interaction
+  values: Float32Array;
+}
+
+export interface TrainOptions {
+  backend: BackendName;
+  pool: ComputePool;
+  /** Compute the training loss after each iteration (costs one pass over the data). */
+  computeLoss?: boolean;
+  onIteration?: (iteration: number, seconds: number, loss: number | null) => void;
+}
+
+export interface TrainedFactors {
+  arena: Arena;
+  userFactors: Float32Array; // nUsers × factors
+  itemFactors: Float32Array; // nItems × factors
+  userBias: Float32Array;
+  itemBias: Float32Array;
+  globalMean: number;
+  /** User → item CSR of the training data (raw values), for excluding seen items. */
+  userItems: Csr;
+  iterationSeconds: number[];
+}
+
+/** Bytes the arena needs: both CSR directions, factors, biases, and kernel scratch. */
+export function arenaBytes(input: TrainInput, factors: number, threads: number): number {
+  const nnz = input.values.length;
+  const csr = 2 * (nnz * 8) + (input.nUsers + input.nItems + 2) * 4;
+  const dense = (input.nUsers + input.nItems) * (factors + 1) * 4 + factors * factors * 4;
+  const scratch = (threads + 1) * (4 << 20);
+  return csr + dense + scratch;
+}
+
+export async function trainAls(
+  input: TrainInput,
+  params: AlsParams,
+  opts: TrainOptions,
+): Promise<TrainedFactors> {
+  validateParams(params);
+  const { nUsers, nItems } = input;
+  const f = params.factors;
+  if (input.values.length === 0) throw new RangeError('no interactions to train on');
+  const arena = Arena.create(arenaBytes(input, f, opts.pool.threads), { wasm: opts.backend === 'wasm' });
+  const kernels = await loadKernels(opts.backend, arena);
+
+  const duplicates = params.mode === 'explicit' ? 'last' : 'sum';
+  const userItems = toCsr(nUsers, input.rows, input.cols, input.values, { duplicates, nCols: nItems }, arena);
+  const itemUsers = transposeCsr(userItems, nItems, arena);
+
+  let globalMean = 0;
+  if (params.mode === 'explicit') {
+    for (let e = 0; e < userItems.values.length; e++) globalMean += userItems.values[e];
+    globalMean /= userItems.values.length;
+  }
+  // Implicit kernels take confidences; the user→item copy keeps raw values for seen-masking.
+  const userConf: Csr =
+    params.mode === 'implicit'
+      ? { ...userItems, values: confidences(userItems.values, params.alpha, arena) }
+      : userItems;
+  if (params.mode === 'implicit') {
+    const v = itemUsers.values;
+    for (let e = 0; e < v.length; e++) v[e] = 1 + params.alpha * v[e];
+  }
+
+  const rng = new Rng(params.seed);
+  const userFactors = arena.f32(nUsers * f);
+  const itemFactors = arena.f32(nItems * f);
+  const userBias = arena.f32(nUsers);
+  const itemBias = arena.f32(nItems);
+  // implicit starts both sides small and uniform (as the implicit library); explicit solves
+  // users first, so only the item side needs a random start.
+  if (params.mode === 'implicit') {
+    for (let i = 0; i < userFactors.length; i++) userFactors[i] = rng.next() * 0.01;
+    for (let i = 0; i < itemFactors.length; i++) itemFactors[i] = rng.next() * 0.01;
+  } else {
+    rng.fillNormal(itemFactors, 0.1);
+  }
+  const gram = arena.f32(f * f);
+  const parts = opts.pool.threads * 4;
+  const userShards = shardRows(userItems.indptr, parts);
+  const itemShards = shardRows(itemUsers.indptr, parts);
+
+  const halfStep = async (
+    csr: Csr,
+    shards: Array<[number, number]>,
+    other: Float32Array,
+    otherBias: Float32Array,
+    out: Float32Array,
+    outBias: Float32Array,
+    nOther: number,
+  ) => {
+    if (params.mode === 'implicit') {
+      kernels.gramian(other, nOther, f, params.lambda, gram);
+      await Promise.all(
+        shards.map(([rowStart, rowEnd]) =>
+          opts.pool.run(opts.backend, arena, {
+            op: 'implicitHalfStep',
+            args: { csr, rowStart, rowEnd, other, gram, out, factors: f, cgSteps: params.cgSteps },
+          }),
+        ),
+      );
+    } else {
+      await Promise.all(
+        shards.map(([rowStart, rowEnd]) =>
+          opts.pool.run(opts.backend, arena, {
+            op: 'explicitHalfStep',
+            args: {
+              csr,
+              rowStart,
+              rowEnd,
+              other,
+              otherBias,
+              out,
+              outBias,
+              factors: f,
+              lambda: params.lambda,
+              globalMean,
+              useBias: params.useBias,
+            },
+          }),
+        ),
+      );
+    }
+  };
+
+  const iterationSeconds: number[] = [];
+  for (let it = 0; it < params.iterations; it++) {
+    const t0 = performance.now();
+    await halfStep(userConf, userShards, itemFactors, itemBias, userFactors, userBias, nItems);
+    await halfStep(itemUsers, itemShards, userFactors, userBias, itemFactors, itemBias, nUsers);
+    const seconds = (performance.now() - t0) / 1000;
+    iterationSeconds.push(seconds);
+    const loss = opts.computeLoss
+      ? trainingLoss(params, userItems, userFactors, itemFactors, userBias, itemBias, globalMean)
+      : null;
+    opts.onIteration?.(it + 1, seconds, loss);
+  }
+  return { arena, userFactors, itemFactors, userBias, itemBias, globalMean, userItems, iterationSeconds };
+}
+
+function confidences(values: Float32Array, alpha: number, arena: Arena): Float32Array {
+  const out = arena.f32(values.length);
+  for (let e = 0; e < values.length; e++) out[e] = 1 + alpha * values[e];
+  return out;
+}
+
+/**
+ * Explicit: training RMSE. Implicit: the weighted squared error over observed entries
+ * (Σ c·(1 − x·y)²) per observed entry — a cheap progress signal, not the full objective.
+ */
+function trainingLoss(
+  params: AlsParams,
+  csr: Csr,
+  x: Float32Array,
+  y: Float32Array,
+  bu: Float32Array,
+  bi: Float32Array,
+  mu: number,
+): number {
+  const f = params.factors;
+  let sum = 0;
+  const n = csr.values.length;
+  for (let u = 0; u + 1 < csr.indptr.length; u++) {
+    for (let e = csr.indptr[u]; e < csr.indptr[u + 1]; e++) {
+      const i = csr.indices[e];
+      let dot = 0;
+      for (let c = 0; c < f; c++) dot += x[u * f + c] * y[i * f + c];
+      if (params.mode === 'explicit') {
+        const err = csr.values[e] - (mu + bu[u] + bi[i] + dot);
+        sum += err * err;
+      } else {
+        const err = 1 - dot;
+        sum += (1 + params.alpha * csr.values[e]) * err * err;
+      }
+    }
+  }
+  return params.mode === 'explicit' ? Math.sqrt(sum / n) : sum / n;
+}
