@@ -35,7 +35,7 @@ export interface TrainedFactors {
   userBias: Float32Array;
   itemBias: Float32Array;
   globalMean: number;
-  /** User → item CSR of the training data (raw values), for excluding seen items. */
+  /** User → item CSR of the training data (implicit: confidences), for excluding seen items. */
   userItems: Csr;
   iterationSeconds: number[];
 }
@@ -70,14 +70,10 @@ export async function trainAls(
     for (let e = 0; e < userItems.values.length; e++) globalMean += userItems.values[e];
     globalMean /= userItems.values.length;
   }
-  // Implicit kernels take confidences; the user→item copy keeps raw values for seen-masking.
-  const userConf: Csr =
-    params.mode === 'implicit'
-      ? { ...userItems, values: confidences(userItems.values, params.alpha, arena) }
-      : userItems;
+  // Implicit kernels take confidences c = 1 + α·r, converted in place (no extra copy).
   if (params.mode === 'implicit') {
-    const v = itemUsers.values;
-    for (let e = 0; e < v.length; e++) v[e] = 1 + params.alpha * v[e];
+    toConfidence(userItems.values, params.alpha);
+    toConfidence(itemUsers.values, params.alpha);
   }
 
   const rng = new Rng(params.seed);
@@ -144,7 +140,7 @@ export async function trainAls(
   const iterationSeconds: number[] = [];
   for (let it = 0; it < params.iterations; it++) {
     const t0 = performance.now();
-    await halfStep(userConf, userShards, itemFactors, itemBias, userFactors, userBias, nItems);
+    await halfStep(userItems, userShards, itemFactors, itemBias, userFactors, userBias, nItems);
     await halfStep(itemUsers, itemShards, userFactors, userBias, itemFactors, itemBias, nUsers);
     const seconds = (performance.now() - t0) / 1000;
     iterationSeconds.push(seconds);
@@ -156,10 +152,8 @@ export async function trainAls(
   return { arena, userFactors, itemFactors, userBias, itemBias, globalMean, userItems, iterationSeconds };
 }
 
-function confidences(values: Float32Array, alpha: number, arena: Arena): Float32Array {
-  const out = arena.f32(values.length);
-  for (let e = 0; e < values.length; e++) out[e] = 1 + alpha * values[e];
-  return out;
+function toConfidence(values: Float32Array, alpha: number): void {
+  for (let e = 0; e < values.length; e++) values[e] = 1 + alpha * values[e];
 }
 
 /**
@@ -188,7 +182,7 @@ function trainingLoss(
         sum += err * err;
       } else {
         const err = 1 - dot;
-        sum += (1 + params.alpha * csr.values[e]) * err * err;
+        sum += csr.values[e] * err * err; // confidences in implicit mode
       }
     }
   }
