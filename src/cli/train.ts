@@ -80,7 +80,7 @@ export function trainCommand(): Command {
     )
     .option(
       '--lambda <l>',
-      'regularisation (default 0.1 explicit, 0.01 implicit)',
+      'regularisation (default 0.12 explicit, 0.01 implicit)',
       numberOption('lambda', { min: 0 }),
     )
     .option(
