@@ -1,0 +1,64 @@
+/**
+ * The event bus port: keyed messages on partitioned topics, consumed by consumer groups.
+ * An append-only table in the relational store (embedded) or Kafka (services). Both give:
+ *  - partition = murmur2(key) mod partitions (Kafka's default), so one key's messages stay
+ *    in order within one partition;
+ *  - publish() resolves only once the messages are durable (committed row / acks=all);
+ *  - each partition is consumed by one member of a group at a time, batches in offset order;
+ *  - a batch's offset is committed only after its handler resolves: a handler that throws
+ *    gets the same batch again (after a pause), and a consumer that stops or dies before
+ *    committing leaves the batch to whoever takes the partition next (at-least-once).
+ * New groups start from the earliest retained message.
+ */
+
+export interface OutgoingMessage {
+  /** The partitioning key: the user id for interactions. */
+  key: string;
+  value: string | Buffer;
+}
+
+export interface BusMessage {
+  key: string;
+  value: Buffer;
+  partition: number;
+  /** Position within the partition, increasing; a decimal string as in Kafka (int64). */
+  offset: string;
+  /** When the bus accepted the message, epoch ms. */
+  timestamp: number;
+}
+
+export interface Batch {
+  topic: string;
+  partition: number;
+  /** Consecutive messages of one partition, in offset order; never empty. */
+  messages: BusMessage[];
+}
+
+export interface ConsumeOptions {
+  topic: string;
+  groupId: string;
+  handler: (batch: Batch) => Promise<void>;
+  /** Most messages per handler call (default 500). */
+  maxBatchSize?: number;
+  /** Called with errors the consumer recovers from by itself (handler failures, lost connections). */
+  onError?: (err: Error) => void;
+}
+
+export interface Consumer {
+  /** Partitions this member holds now (changes as members join and leave). */
+  assignment(): number[];
+  /** Lets the batch in progress finish (and commit if it succeeds), then hands the partitions back to the group. */
+  stop(): Promise<void>;
+}
+
+export interface EventBus {
+  readonly address: string;
+  /** Creates the topic with the configured partition count if it does not exist. */
+  ensureTopic(topic: string): Promise<void>;
+  /** Appends messages (in array order per key) and resolves once they are durable. */
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /** Joins `groupId` on `topic`; resolves once the consumer has started (partitions arrive shortly after). */
+  consume(opts: ConsumeOptions): Promise<Consumer>;
+  /** Stops this bus's consumers and releases its connections. */
+  close(): Promise<void>;
+}

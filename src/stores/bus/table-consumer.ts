@@ -1,0 +1,209 @@
+/**
+ * One member of a consumer group on the embedded bus. A loop fetches the next messages of
+ * every partition it holds (one query), hands each partition's batch to the handler, and
+ * commits the batch's offset after the handler resolves. A timer heartbeats meanwhile so a
+ * slow handler does not lose its leases; the loop rebalances between batches, so a
+ * partition is never given away while its batch is being handled.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import type { StoreLogger } from '../logger.js';
+import type { Queryable } from '../relational/port.js';
+import { sleep } from '../timeout.js';
+import type { Batch, BusMessage, ConsumeOptions, Consumer } from './port.js';
+import { TableGroup } from './table-group.js';
+
+export interface TableConsumerTiming {
+  heartbeatMs: number;
+  sessionTimeoutMs: number;
+  /** How often an idle member looks for messages published by other processes. */
+  pollIntervalMs: number;
+  /** Pause before a failed batch is handed to the handler again. */
+  retryBackoffMs: number;
+}
+
+interface Row {
+  partition: number;
+  log_offset: number;
+  key: string;
+  value: Buffer;
+  ts: Date;
+}
+
+export class TableConsumer implements Consumer {
+  private readonly group: TableGroup;
+  /** Partition → next offset to fetch (the committed offset, or past the last handled batch). */
+  private readonly owned = new Map<number, number>();
+  /** Partition → time before which a failed batch is not retried. */
+  private readonly backoffUntil = new Map<number, number>();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> = Promise.resolve();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private nextRebalance = 0;
+  private beating: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly opts: ConsumeOptions,
+    partitions: number,
+    private readonly timing: TableConsumerTiming,
+    private readonly appended: EventEmitter,
+    private readonly logger: StoreLogger,
+  ) {
+    this.group = new TableGroup(
+      db,
+      { groupId: opts.groupId, topic: opts.topic, memberId: randomUUID() },
+      partitions,
+      timing.sessionTimeoutMs,
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.group.init();
+    await this.group.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.timing.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.loop = this.run();
+  }
+
+  assignment(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return this.loop;
+    this.stopping.abort();
+    clearInterval(this.heartbeatTimer);
+    await this.loop;
+    await this.beating; // else a late heartbeat could re-register us after leave()
+    this.owned.clear();
+    await this.group.leave().catch((err) => this.report(err));
+  }
+
+  private report(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.logger.warn(
+      { err: error, topic: this.opts.topic, groupId: this.opts.groupId },
+      'embedded bus consumer',
+    );
+    this.opts.onError?.(error);
+  }
+
+  private beat(): Promise<void> {
+    this.beating = (async () => {
+      const before = [...this.owned.keys()];
+      try {
+        const held = new Set(await this.group.heartbeat());
+        // A lease that expired and was taken is gone: stop fetching it. Partitions acquired
+        // while the heartbeat was in flight are not in `before` and stay.
+        for (const p of before) if (!held.has(p)) this.owned.delete(p);
+      } catch (err) {
+        this.report(err);
+      }
+    })();
+    return this.beating;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      try {
+        if (Date.now() >= this.nextRebalance) {
+          await this.rebalance();
+          this.nextRebalance = Date.now() + this.timing.heartbeatMs;
+        }
+        if (!(await this.pollOnce())) await this.idle();
+      } catch (err) {
+        // The database went away or a statement failed: report, wait, carry on.
+        this.report(err);
+        await sleep(this.timing.retryBackoffMs, signal);
+      }
+    }
+  }
+
+  private async rebalance(): Promise<void> {
+    const target = new Set(await this.group.target());
+    const surplus = [...this.owned.keys()].filter((p) => !target.has(p));
+    await this.group.release(surplus);
+    for (const p of surplus) this.owned.delete(p);
+    const missing = [...target].filter((p) => !this.owned.has(p));
+    for (const [p, offset] of await this.group.acquire(missing)) this.owned.set(p, offset);
+  }
+
+  /** Fetches and handles one round of batches; false when there was nothing to do. */
+  private async pollOnce(): Promise<boolean> {
+    const now = Date.now();
+    const ready = [...this.owned].filter(([p]) => (this.backoffUntil.get(p) ?? 0) <= now);
+    if (ready.length === 0) return false;
+    const { rows } = await this.db.query<Row>(
+      `SELECT o.p AS partition, l.log_offset, l.key, l.value, l.ts
+       FROM unnest($2::int[], $3::int8[]) AS o(p, next_offset)
+       CROSS JOIN LATERAL (
+         SELECT log_offset, key, value, ts FROM event_log
+         WHERE topic = $1 AND partition = o.p AND log_offset >= o.next_offset
+         ORDER BY log_offset LIMIT $4
+       ) AS l
+       ORDER BY o.p, l.log_offset`,
+      [this.opts.topic, ready.map(([p]) => p), ready.map(([, o]) => o), this.opts.maxBatchSize ?? 500],
+    );
+    if (rows.length === 0) return false;
+    for (const batch of groupByPartition(this.opts.topic, rows)) {
+      // Handle only partitions still held: a heartbeat may have found one lost meanwhile.
+      if (this.stopping.signal.aborted || !this.owned.has(batch.partition)) continue;
+      await this.handle(batch);
+    }
+    return true;
+  }
+
+  private async handle(batch: Batch): Promise<void> {
+    try {
+      await this.opts.handler(batch);
+    } catch (err) {
+      // Not committed: the same batch comes back after the pause (or to the next owner).
+      this.backoffUntil.set(batch.partition, Date.now() + this.timing.retryBackoffMs);
+      this.report(err);
+      return;
+    }
+    this.backoffUntil.delete(batch.partition);
+    const next = Number(batch.messages.at(-1)!.offset) + 1;
+    if (await this.group.commit(batch.partition, next)) this.owned.set(batch.partition, next);
+    else this.owned.delete(batch.partition);
+  }
+
+  /** Waits for a local publish to this topic, the poll interval, the next rebalance, or stop(). */
+  private idle(): Promise<void> {
+    const signal = this.stopping.signal;
+    const wait = Math.max(0, Math.min(this.timing.pollIntervalMs, this.nextRebalance - Date.now()));
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.appended.off(this.opts.topic, done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      this.appended.on(this.opts.topic, done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+function groupByPartition(topic: string, rows: Row[]): Batch[] {
+  const batches: Batch[] = [];
+  for (const r of rows) {
+    let batch = batches.at(-1);
+    if (batch?.partition !== r.partition) {
+      batch = { topic, partition: r.partition, messages: [] };
+      batches.push(batch);
+    }
+    const message: BusMessage = {
+      key: r.key,
+      value: r.value,
+      partition: r.partition,
+      offset: String(r.log_offset),
+      timestamp: r.ts.getTime(),
+    };
+    batch.messages.push(message);
+  }
+  return batches;
+}

@@ -1,0 +1,111 @@
+/**
+ * openStores(config): the four ports, their adapters picked from the configuration
+ * (Gorse's `Open(url)` idea): embedded mode → PGlite, LRU, event-log table, local folder;
+ * services mode → PostgreSQL, Redis, Kafka, S3/MinIO. Nothing above this file needs to
+ * know which it got. All stores open in parallel, each within its connect timeout; if any
+ * fails, the others are closed again and one error lists every failure.
+ */
+import path from 'node:path';
+import type { RecsysConfig } from '../config.js';
+import { openKafkaBus } from './bus/kafka.js';
+import type { EventBus } from './bus/port.js';
+import { openTableBus } from './bus/table-bus.js';
+import { openMemoryCache } from './cache/memory.js';
+import type { Cache } from './cache/port.js';
+import { openRedisCache } from './cache/redis.js';
+import { StoresOpenError } from './errors.js';
+import { defaultLogger, type StoreLogger } from './logger.js';
+import { openLocalObjects } from './objects/local.js';
+import { openMinioObjects } from './objects/minio.js';
+import type { ObjectStore } from './objects/port.js';
+import { migrate } from './relational/migrate.js';
+import { openPglite } from './relational/pglite.js';
+import type { RelationalStore } from './relational/port.js';
+import { openPostgres } from './relational/postgres.js';
+
+export interface Stores {
+  db: RelationalStore;
+  cache: Cache;
+  bus: EventBus;
+  objects: ObjectStore;
+  /** Closes the bus first (its consumers may still write to the db), then the rest. */
+  close(): Promise<void>;
+}
+
+export interface OpenStoresOptions {
+  logger?: StoreLogger;
+  /** Apply pending migrations after connecting (default true; `recsys migrate` does it explicitly). */
+  migrate?: boolean;
+}
+
+/** The topic of user interactions, keyed by user id (DESIGN.md section 2). */
+export const INTERACTIONS_TOPIC = 'interactions';
+
+export async function openStores(config: RecsysConfig, opts: OpenStoresOptions = {}): Promise<Stores> {
+  const logger = opts.logger ?? defaultLogger();
+  const services = config.mode === 'services';
+  const timeout = config.connectTimeoutMs;
+
+  const dbReady = (async () => {
+    const db = services
+      ? await openPostgres({ url: config.databaseUrl!, connectTimeoutMs: timeout, logger })
+      : await openPglite({ dir: path.join(config.dataDir, 'pg') });
+    if (opts.migrate ?? true) {
+      try {
+        await migrate(db);
+      } catch (err) {
+        await db.close();
+        throw err;
+      }
+    }
+    return db;
+  })();
+  const cacheReady = services
+    ? openRedisCache({ url: config.redisUrl!, connectTimeoutMs: timeout, logger })
+    : Promise.resolve(openMemoryCache({ logger }));
+  const busReady = services
+    ? openKafkaBus({
+        brokers: config.kafkaBrokers,
+        partitions: config.busPartitions,
+        connectTimeoutMs: timeout,
+        logger,
+      })
+    : dbReady.then((db) => openTableBus({ db, partitions: config.busPartitions, logger }));
+  const objectsReady = services
+    ? openMinioObjects({ ...config.s3!, connectTimeoutMs: timeout })
+    : openLocalObjects({ dir: path.join(config.dataDir, 'objects') });
+
+  const [db, cache, bus, objects] = await Promise.allSettled([dbReady, cacheReady, busReady, objectsReady]);
+  const opened = [bus, cache, objects, db].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = [db, cache, bus, objects].flatMap((r) =>
+    r.status === 'rejected' ? [r.reason as Error] : [],
+  );
+  if (failed.length > 0) {
+    await Promise.allSettled(opened.map((s) => s.close()));
+    // In embedded mode the bus fails with the db; report the cause once.
+    throw failed.length === 1 || new Set(failed).size === 1
+      ? failed[0]
+      : new StoresOpenError([...new Set(failed)]);
+  }
+  const stores = {
+    db: (db as PromiseFulfilledResult<RelationalStore>).value,
+    cache: (cache as PromiseFulfilledResult<Cache>).value,
+    bus: (bus as PromiseFulfilledResult<EventBus>).value,
+    objects: (objects as PromiseFulfilledResult<ObjectStore>).value,
+  };
+  return {
+    ...stores,
+    async close() {
+      await stores.bus.close();
+      await Promise.allSettled([stores.cache.close(), stores.objects.close()]);
+      await stores.db.close();
+    },
+  };
+}
+
+export type { Batch, BusMessage, ConsumeOptions, Consumer, EventBus, OutgoingMessage } from './bus/port.js';
+export type { Cache, CacheEntry } from './cache/port.js';
+export * from './errors.js';
+export type { ObjectStore } from './objects/port.js';
+export { migrate } from './relational/migrate.js';
+export type { Queryable, QueryResult, RelationalStore } from './relational/port.js';

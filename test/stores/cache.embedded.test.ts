@@ -1,0 +1,9 @@
+// Cache contract on the in-process LRU (embedded mode).
+import { openMemoryCache } from '../../src/stores/cache/memory.js';
+import { silentLogger } from '../../src/stores/logger.js';
+import { cacheContract } from './contract/cache.js';
+
+cacheContract('in-process LRU', async () => {
+  const cache = openMemoryCache({ logger: silentLogger });
+  return { cache, cleanup: () => cache.close() };
+});

@@ -1,0 +1,245 @@
+// The event bus contract, written once; each adapter's test file supplies a factory.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { partitionFor } from '../../../src/stores/bus/partitioner.js';
+import type { Batch, BusMessage, Consumer, EventBus } from '../../../src/stores/bus/port.js';
+import { uid, waitFor } from '../support/wait.js';
+
+/** Every harness creates topics with this many partitions. */
+export const BUS_PARTITIONS = 4;
+
+export interface BusHarness {
+  bus: EventBus;
+  /** A second bus on the same log, as another process would open (for a second group member). */
+  peer(): Promise<EventBus>;
+  cleanup(): Promise<void>;
+}
+
+interface Event {
+  key: string;
+  seq: number;
+}
+
+const encode = (e: Event) => ({ key: e.key, value: JSON.stringify(e) });
+const decode = (m: BusMessage): Event => JSON.parse(m.value.toString('utf8')) as Event;
+
+/** A consumer's record of what it was handed. */
+class Recorder {
+  readonly batches: Batch[] = [];
+  get messages(): BusMessage[] {
+    return this.batches.flatMap((b) => b.messages);
+  }
+  get events(): Event[] {
+    return this.messages.map(decode);
+  }
+  readonly handler = async (batch: Batch) => {
+    this.batches.push(batch);
+  };
+}
+
+function events(keys: number, perKey: number, from = 0): Event[] {
+  const out: Event[] = [];
+  for (let seq = from; seq < from + perKey; seq++)
+    for (let k = 0; k < keys; k++) out.push({ key: `user-${k}`, seq });
+  return out;
+}
+
+const ids = (es: Event[]) => es.map((e) => `${e.key}#${e.seq}`).sort();
+
+export function busContract(name: string, create: () => Promise<BusHarness>): void {
+  describe(`event bus contract: ${name}`, () => {
+    let h: BusHarness;
+    let bus: EventBus;
+    const consumers: Consumer[] = [];
+    const peers: EventBus[] = [];
+    async function consume(
+      b: EventBus,
+      topic: string,
+      groupId: string,
+      handler: (batch: Batch) => Promise<void>,
+      maxBatchSize?: number,
+    ) {
+      const c = await b.consume({ topic, groupId, handler, maxBatchSize });
+      consumers.push(c);
+      return c;
+    }
+    before(async () => {
+      h = await create();
+      bus = h.bus;
+    });
+    after(async () => {
+      await Promise.allSettled(consumers.map((c) => c.stop()));
+      await Promise.allSettled(peers.map((p) => p.close()));
+      await h?.cleanup();
+    });
+
+    test('messages of one key arrive in publish order, in the partition its key hashes to', async () => {
+      const topic = uid('order-');
+      const all = events(10, 20);
+      for (let i = 0; i < all.length; i += 50) await bus.publish(topic, all.slice(i, i + 50).map(encode));
+      const rec = new Recorder();
+      await consume(bus, topic, uid('g-'), rec.handler);
+      await waitFor(() => rec.messages.length >= all.length, `${all.length} messages`);
+      assert.deepEqual(ids(rec.events), ids(all));
+      const seqsByKey = new Map<string, number[]>();
+      for (const m of rec.messages) {
+        const e = decode(m);
+        assert.equal(m.key, e.key);
+        assert.equal(m.partition, partitionFor(e.key, BUS_PARTITIONS), `partition of ${e.key}`);
+        seqsByKey.set(e.key, [...(seqsByKey.get(e.key) ?? []), e.seq]);
+      }
+      for (const [key, seqs] of seqsByKey) assert.deepEqual(seqs, [...Array(20).keys()], `order of ${key}`);
+    });
+
+    test('batches hold consecutive offsets of one partition, at most maxBatchSize', async () => {
+      const topic = uid('batch-');
+      await bus.publish(topic, events(1, 45).map(encode));
+      const rec = new Recorder();
+      await consume(bus, topic, uid('g-'), rec.handler, 20);
+      await waitFor(() => rec.messages.length >= 45, '45 messages');
+      assert.ok(
+        rec.batches.length >= 3,
+        `45 messages in batches of ≤ 20 need ≥ 3 batches, got ${rec.batches.length}`,
+      );
+      assert.ok(
+        rec.batches.some((b) => b.messages.length > 1),
+        'some batch has several messages',
+      );
+      for (const b of rec.batches) {
+        assert.ok(b.messages.length >= 1 && b.messages.length <= 20, `batch size ${b.messages.length}`);
+        assert.equal(b.topic, topic);
+        const offsets = b.messages.map((m) => Number(m.offset));
+        assert.deepEqual(
+          offsets,
+          offsets.map((_, i) => offsets[0]! + i),
+          'consecutive offsets',
+        );
+        for (const m of b.messages) assert.equal(m.partition, b.partition);
+        assert.ok(
+          b.messages.every((m) => m.timestamp > Date.now() - 600_000 && m.timestamp <= Date.now() + 60_000),
+        );
+      }
+      assert.deepEqual(
+        rec.events.map((e) => e.seq),
+        [...Array(45).keys()],
+      );
+    });
+
+    test('a batch whose handler throws is handed over again, and nothing is lost', async () => {
+      const topic = uid('retry-');
+      await bus.publish(topic, events(3, 5).map(encode));
+      const seen: Event[] = [];
+      let failures = 0;
+      await consume(bus, topic, uid('g-'), async (batch) => {
+        if (failures === 0) {
+          failures++;
+          throw new Error('transient handler failure');
+        }
+        seen.push(...batch.messages.map(decode));
+      });
+      await waitFor(() => seen.length >= 15, 'all 15 messages after one failure');
+      assert.deepEqual(ids(seen), ids(events(3, 5)));
+    });
+
+    test('a restarted consumer resumes from the committed offset', async () => {
+      const topic = uid('resume-');
+      const group = uid('g-');
+      await bus.publish(topic, events(4, 3).map(encode));
+      const first = new Recorder();
+      const c1 = await consume(bus, topic, group, first.handler);
+      await waitFor(() => first.messages.length >= 12, 'the first 12 messages');
+      await c1.stop();
+
+      await bus.publish(topic, events(4, 2, 3).map(encode));
+      const second = new Recorder();
+      await consume(bus, topic, group, second.handler);
+      await waitFor(() => second.messages.length >= 8, 'the 8 new messages');
+      assert.deepEqual(ids(second.events), ids(events(4, 2, 3)), 'only messages published after the commit');
+      assert.deepEqual(ids(first.events), ids(events(4, 3)));
+    });
+
+    test('a consumer that dies before committing leaves its batch to the next one', async () => {
+      const topic = uid('crash-');
+      const group = uid('g-');
+      const sent = events(4, 3);
+      await bus.publish(topic, sent.map(encode));
+      const crashed: Event[] = [];
+      const c1 = await consume(bus, topic, group, async (batch) => {
+        crashed.push(...batch.messages.map(decode));
+        throw new Error('process crashed before commit'); // the commit never happens
+      });
+      await waitFor(
+        () => new Set(ids(crashed)).size >= sent.length,
+        'the crashing consumer to see every message',
+      );
+      await c1.stop();
+
+      const next = new Recorder();
+      await consume(bus, topic, group, next.handler);
+      await waitFor(() => next.messages.length >= sent.length, 'the uncommitted messages to be redelivered');
+      assert.deepEqual(ids(next.events), ids(sent));
+    });
+
+    test('a second consumer in the group takes over partitions, and all of them when the first leaves', async () => {
+      const topic = uid('group-');
+      const group = uid('g-');
+      await bus.publish(topic, events(16, 1).map(encode));
+      const a = new Recorder();
+      const ca = await consume(bus, topic, group, a.handler);
+      await waitFor(() => a.messages.length >= 16, 'the first member to take everything');
+      assert.deepEqual(ca.assignment(), [...Array(BUS_PARTITIONS).keys()]);
+
+      const other = await h.peer();
+      peers.push(other);
+      const b = new Recorder();
+      const cb = await consume(other, topic, group, b.handler);
+      await waitFor(() => {
+        const pa = ca.assignment();
+        const pb = cb.assignment();
+        return (
+          pa.length > 0 &&
+          pb.length > 0 &&
+          pa.length + pb.length === BUS_PARTITIONS &&
+          pa.every((p) => !pb.includes(p))
+        );
+      }, 'the partitions to be split between the two members');
+      assert.equal(b.messages.length, 0, 'committed messages are not handed out again');
+
+      const second = events(16, 1, 1);
+      await bus.publish(topic, second.map(encode));
+      await waitFor(
+        () => a.messages.length + b.messages.length >= 32,
+        'the second round to be consumed by the two members',
+      );
+      const aParts = new Set(ca.assignment());
+      for (const m of a.messages.slice(16))
+        assert.ok(aParts.has(m.partition), `A handled its own partition ${m.partition}`);
+      for (const m of b.messages)
+        assert.ok(!aParts.has(m.partition), `B handled its own partition ${m.partition}`);
+      assert.ok(b.messages.length > 0, 'B did some of the work');
+      assert.deepEqual(ids([...a.events.slice(16), ...b.events]), ids(second));
+
+      await ca.stop();
+      await waitFor(
+        () => cb.assignment().length === BUS_PARTITIONS,
+        'B to hold every partition after A left',
+      );
+      const third = events(16, 1, 2);
+      const before = b.messages.length;
+      await bus.publish(topic, third.map(encode));
+      await waitFor(() => b.messages.length - before >= 16, 'B to consume the third round alone');
+      assert.deepEqual(ids(b.events.slice(before)), ids(third));
+    });
+
+    test('each group gets every message', async () => {
+      const topic = uid('groups-');
+      await bus.publish(topic, events(5, 2).map(encode));
+      const g1 = new Recorder();
+      const g2 = new Recorder();
+      await consume(bus, topic, uid('g1-'), g1.handler);
+      await consume(bus, topic, uid('g2-'), g2.handler);
+      await waitFor(() => g1.messages.length >= 10 && g2.messages.length >= 10, 'both groups to read all 10');
+      assert.deepEqual(ids(g1.events), ids(g2.events));
+    });
+  });
+}

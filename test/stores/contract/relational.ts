@@ -1,0 +1,302 @@
+// The relational store contract, written once; each adapter's test file supplies a factory.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { QueryError, StoreClosedError } from '../../../src/stores/errors.js';
+import { loadMigrations, migrate } from '../../../src/stores/relational/migrate.js';
+import type { RelationalStore } from '../../../src/stores/relational/port.js';
+
+export interface RelationalHarness {
+  /** A fresh, empty (unmigrated) database. */
+  db: RelationalStore;
+  /** Another handle on the same database, as a second process would have. */
+  peer(): Promise<RelationalStore>;
+  cleanup(): Promise<void>;
+}
+
+const DESIGN_TABLES = [
+  'items',
+  'users',
+  'user_profiles',
+  'rt_user_interactions',
+  'batch_recommendations',
+  'models',
+  'batch_runs',
+  'recommendation_logs',
+  'recommendation_feedback',
+  'event_log',
+  'event_partitions',
+  'event_consumer_offsets',
+  'event_group_members',
+];
+
+export function relationalContract(name: string, create: () => Promise<RelationalHarness>): void {
+  describe(`relational store contract: ${name}`, () => {
+    describe('migrations', () => {
+      let h: RelationalHarness;
+      afterEach(async () => h?.cleanup());
+
+      test('creates every table of the design and records versions; a second run is a no-op', async () => {
+        h = await create();
+        const files = await loadMigrations();
+        const first = await migrate(h.db);
+        assert.deepEqual(
+          first.applied,
+          files.map((f) => f.name),
+        );
+        const again = await migrate(h.db);
+        assert.deepEqual(again.applied, []);
+        assert.equal(again.version, files.at(-1)!.version);
+        const { rows } = await h.db.query<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`,
+        );
+        const tables = new Set(rows.map((r) => r.table_name));
+        for (const t of [...DESIGN_TABLES, 'schema_migrations'])
+          assert.ok(tables.has(t), `table ${t} exists`);
+      });
+
+      test('two migrate() at once apply each file exactly once', async () => {
+        h = await create();
+        const other = await h.peer();
+        try {
+          const results = await Promise.all([migrate(h.db), migrate(other), migrate(h.db)]);
+          const applied = results.flatMap((r) => r.applied).sort();
+          assert.deepEqual(applied, (await loadMigrations()).map((f) => f.name).sort());
+          const { rows } = await h.db.query<{ n: number }>('SELECT count(*) AS n FROM schema_migrations');
+          assert.equal(rows[0]!.n, applied.length);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('queries, transactions, bulk insert', () => {
+      let h: RelationalHarness;
+      let db: RelationalStore;
+      before(async () => {
+        h = await create();
+        db = h.db;
+        await migrate(db);
+      });
+      after(async () => h?.cleanup());
+
+      test('returns the same JS types on every adapter', async () => {
+        const { rows } = await db.query<Record<string, unknown>>(
+          `SELECT 7::int8 AS i8, 3::int4 AS i4, 1.5::float4 AS f4, 12.25::numeric AS num, true AS b,
+                  '\\x00ff'::bytea AS bytes, '2024-01-02T03:04:05Z'::timestamptz AS ts,
+                  '{"a":[1,2]}'::jsonb AS j, ARRAY['x','y z']::text[] AS texts, ARRAY[0.5,2]::real[] AS reals,
+                  ARRAY[1,2]::int8[] AS i8s, count(*) AS n, '6f1e2a3b-0000-4000-8000-000000000001'::uuid AS id
+           FROM items`,
+        );
+        assert.deepEqual(rows[0], {
+          i8: 7,
+          i4: 3,
+          f4: 1.5,
+          num: '12.25',
+          b: true,
+          bytes: Buffer.from([0, 255]),
+          ts: new Date('2024-01-02T03:04:05Z'),
+          j: { a: [1, 2] },
+          texts: ['x', 'y z'],
+          reals: [0.5, 2],
+          i8s: [1, 2],
+          n: 0,
+          id: '6f1e2a3b-0000-4000-8000-000000000001',
+        });
+      });
+
+      test('parameters of every common type round-trip', async () => {
+        const vector = Buffer.from(new Float32Array([0.25, -1, 3.5]).buffer);
+        await db.query(
+          `INSERT INTO user_profiles (user_id, model_version, vector, n_interactions, updated_at)
+           VALUES ($1, $2, $3, $4, $5)`,
+          ['u-param', 'v1', vector, 3, new Date('2024-05-06T07:08:09Z')],
+        );
+        await db.query(
+          `INSERT INTO batch_recommendations (user_id, model_version, item_ids, scores) VALUES ($1, $2, $3, $4)`,
+          ['u-param', 'v1', ['i1', 'i "2"'], [0.5, 0.25]],
+        );
+        const p = await db.query<{ vector: Buffer; updated_at: Date }>(
+          'SELECT vector, updated_at FROM user_profiles WHERE user_id = $1',
+          ['u-param'],
+        );
+        assert.deepEqual(
+          new Float32Array(new Uint8Array(p.rows[0]!.vector).buffer),
+          new Float32Array([0.25, -1, 3.5]),
+        );
+        assert.deepEqual(p.rows[0]!.updated_at, new Date('2024-05-06T07:08:09Z'));
+        const r = await db.query('SELECT item_ids, scores FROM batch_recommendations WHERE user_id = $1', [
+          'u-param',
+        ]);
+        assert.deepEqual(r.rows[0], { item_ids: ['i1', 'i "2"'], scores: [0.5, 0.25] });
+      });
+
+      test('rowCount counts affected rows', async () => {
+        await db.query(`INSERT INTO users (user_id, idx) VALUES ('rc1', 9001), ('rc2', 9002)`);
+        const res = await db.query(`UPDATE users SET created_at = now() WHERE user_id IN ('rc1', 'rc2')`);
+        assert.equal(res.rowCount, 2);
+      });
+
+      test('a transaction commits all its statements', async () => {
+        const out = await db.transaction(async (tx) => {
+          await tx.query(`INSERT INTO users (user_id, idx) VALUES ('tx1', 101)`);
+          await tx.query(`INSERT INTO users (user_id, idx) VALUES ('tx2', 102)`);
+          return 'done';
+        });
+        assert.equal(out, 'done');
+        const { rows } = await db.query(
+          `SELECT user_id FROM users WHERE user_id LIKE 'tx%' ORDER BY user_id`,
+        );
+        assert.deepEqual(rows, [{ user_id: 'tx1' }, { user_id: 'tx2' }]);
+      });
+
+      test('a transaction rolls back when its function throws, and the error passes through unchanged', async () => {
+        const boom = new Error('boom');
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            await tx.query(`INSERT INTO users (user_id, idx) VALUES ('rb1', 201)`);
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+        const { rows } = await db.query(`SELECT 1 FROM users WHERE user_id = 'rb1'`);
+        assert.equal(rows.length, 0);
+      });
+
+      test('a failed statement rolls the transaction back and reports its SQLSTATE', async () => {
+        await db.query(`INSERT INTO users (user_id, idx) VALUES ('dup', 301)`);
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            await tx.query(`INSERT INTO users (user_id, idx) VALUES ('rb2', 302)`);
+            await tx.query(`INSERT INTO users (user_id, idx) VALUES ('dup', 303)`);
+          }),
+          (err) =>
+            err instanceof QueryError &&
+            err.code === '23505' &&
+            !err.retriable &&
+            err.store === 'relational store',
+        );
+        const { rows } = await db.query(`SELECT 1 FROM users WHERE user_id = 'rb2'`);
+        assert.equal(rows.length, 0);
+      });
+
+      test('the store stays usable after a failed transaction', async () => {
+        const { rows } = await db.query<{ x: number }>('SELECT 1 AS x');
+        assert.equal(rows[0]!.x, 1);
+      });
+
+      test('copyRows bulk-inserts many rows with every kind of value', async () => {
+        const n = 20_000;
+        function* rows() {
+          for (let i = 0; i < n; i++) {
+            yield [`bulk${i}`, 'v1', Buffer.from(new Float32Array([i, -i]).buffer), i % 7];
+          }
+        }
+        assert.equal(
+          await db.copyRows(
+            'user_profiles',
+            ['user_id', 'model_version', 'vector', 'n_interactions'],
+            rows(),
+          ),
+          n,
+        );
+        const { rows: c } = await db.query<{ n: number; s: number }>(
+          `SELECT count(*) AS n, sum(n_interactions) AS s FROM user_profiles WHERE user_id LIKE 'bulk%'`,
+        );
+        assert.equal(c[0]!.n, n);
+        const one = await db.query<{ vector: Buffer }>(
+          `SELECT vector FROM user_profiles WHERE user_id = 'bulk1234'`,
+        );
+        assert.deepEqual(
+          new Float32Array(new Uint8Array(one.rows[0]!.vector).buffer),
+          new Float32Array([1234, -1234]),
+        );
+
+        const tricky = 'tab\there\nnew line \\ back "quote" ünïcödé 🎬';
+        await db.copyRows(
+          'items',
+          ['item_id', 'idx', 'title', 'category', 'attributes', 'active'],
+          [
+            ['it1', 1, tricky, null, { genres: ['a', 'b'], note: tricky }, true],
+            ['it2', 2, '', 'c', {}, false],
+          ],
+        );
+        await db.copyRows(
+          'batch_recommendations',
+          ['user_id', 'model_version', 'item_ids', 'scores', 'generated_at'],
+          [
+            [
+              'bulk-u',
+              'v1',
+              ['a,b', '{c}', tricky, 'NULL'],
+              [1, 0.5, -2, 0],
+              new Date('2024-01-01T00:00:00Z'),
+            ],
+          ],
+        );
+        const items = await db.query(
+          `SELECT item_id, title, category, attributes, active FROM items ORDER BY idx`,
+        );
+        assert.deepEqual(items.rows, [
+          {
+            item_id: 'it1',
+            title: tricky,
+            category: null,
+            attributes: { genres: ['a', 'b'], note: tricky },
+            active: true,
+          },
+          { item_id: 'it2', title: '', category: 'c', attributes: {}, active: false },
+        ]);
+        const recs = await db.query(
+          `SELECT item_ids, scores, generated_at FROM batch_recommendations WHERE user_id = 'bulk-u'`,
+        );
+        assert.deepEqual(recs.rows[0], {
+          item_ids: ['a,b', '{c}', tricky, 'NULL'],
+          scores: [1, 0.5, -2, 0],
+          generated_at: new Date('2024-01-01T00:00:00Z'),
+        });
+      });
+
+      test('copyRows is all or nothing', async () => {
+        await assert.rejects(
+          db.copyRows(
+            'users',
+            ['user_id', 'idx'],
+            [
+              ['all1', 401],
+              ['all2', 402],
+              ['all1', 403],
+            ],
+          ),
+          (err) => err instanceof QueryError && err.code === '23505',
+        );
+        const { rows } = await db.query(`SELECT 1 FROM users WHERE user_id LIKE 'all%'`);
+        assert.equal(rows.length, 0);
+      });
+
+      test('copyRows inside a transaction rolls back with it', async () => {
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            assert.equal(await tx.copyRows('users', ['user_id', 'idx'], [['txcopy', 501]]), 1);
+            const seen = await tx.query(`SELECT 1 FROM users WHERE user_id = 'txcopy'`);
+            assert.equal(seen.rows.length, 1);
+            throw new Error('undo');
+          }),
+          /undo/,
+        );
+        const { rows } = await db.query(`SELECT 1 FROM users WHERE user_id = 'txcopy'`);
+        assert.equal(rows.length, 0);
+      });
+
+      test('a row of the wrong width is refused and nothing is inserted', async () => {
+        await assert.rejects(db.copyRows('users', ['user_id', 'idx'], [['w1']]), /2 columns/);
+      });
+    });
+
+    test('calls after close() fail with StoreClosedError', async () => {
+      const h = await create();
+      await h.db.close();
+      await assert.rejects(h.db.query('SELECT 1'), StoreClosedError);
+      await h.cleanup();
+    });
+  });
+}
