@@ -57,7 +57,7 @@ export function gramian(y: usize, nRows: i32, f: i32, reg: f64, out: usize, scra
 /**
  * Explicit ALS half-step (weighted-λ, optional biases) for rows [rowStart, rowEnd).
  * Each row's system is built as the Gramian of the rows [φ_i | t_i] (so its last column is
- * the right-hand side Σ t_i φ_i), regularised with λ·n_u on the diagonal and solved by an
+ * the right-hand side Σ t_i φ_i), regularised with ρ_u = rowReg[u] on the diagonal (biasReg·ρ_u for the bias) and solved by an
  * f64 Cholesky. Returns 0, ERR_SCRATCH, or ERR_NOT_PD with (row, column) in the status words.
  */
 export function explicitHalfStep(
@@ -71,7 +71,8 @@ export function explicitHalfStep(
   out: usize,
   outBias: usize,
   f: i32,
-  lambda: f64,
+  rowReg: usize,
+  biasReg: f64,
   globalMean: f64,
   useBias: bool,
   scratch: usize,
@@ -118,10 +119,10 @@ export function explicitHalfStep(
       gramChunk(G, R, S, D, acc);
     }
     mirrorUpper(acc, n, S);
-    const reg = lambda * <f64>(end - start);
+    const reg = <f64>load<f32>(rowReg + (<usize>u << 2));
     for (let j = 0; j < n; j++) {
       const p = acc + <usize>j * accRow + (<usize>j << 3);
-      store<f64>(p, load<f64>(p) + reg);
+      store<f64>(p, load<f64>(p) + (j == f ? reg * biasReg : reg));
       store<f64>(b + (<usize>j << 3), load<f64>(acc + <usize>j * accRow + (<usize>n << 3)));
     }
     const bad = cholesky(acc, n, S);
@@ -141,8 +142,7 @@ export function explicitHalfStep(
  * Implicit ALS half-step: `cgSteps` conjugate-gradient iterations per row on
  * (YᵀY + λI + Yᵀ(C_u − I)Y)·x = YᵀC_u·1, warm-started from and written back to `out`,
  * stopping early when rᵀr < 1e-20 (as the `implicit` library's _solve_cg), in f32.
- * Like the js reference, rows without entries are not special-cased (CG then moves them
- * towards 0; `implicit` zeroes them) and confidences are used as given (no sign handling).
+ * Rows without entries are set to 0 (the exact solution); confidences are used as given.
  */
 export function implicitHalfStep(
   indptr: usize,
@@ -168,6 +168,10 @@ export function implicitHalfStep(
     const start = load<i32>(indptr + (<usize>u << 2));
     const end = load<i32>(indptr + (<usize>u << 2), 4);
     const x = out + <usize>u * row;
+    if (end == start) {
+      memory.fill(x, 0, row);
+      continue;
+    }
     // r = YᵀC_u·1 − (YᵀC_uY + λI)·x without forming YᵀC_uY.
     matvec(gram, x, r, f);
     negate(r, f);

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAls } from './als.js';
 import { repoRoot } from './lib.js';
+import { benchQuality } from './quality.js';
 import { benchTopK } from './topk.js';
 
 const args = process.argv.slice(2);
@@ -17,6 +18,7 @@ const results = path.join(repoRoot, 'bench/RESULTS.md');
 const suites: Record<string, () => Promise<string>> = {
   als: () => benchAls({ quick }),
   topk: () => benchTopK(),
+  quality: () => benchQuality(),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {

@@ -45,7 +45,7 @@ function gramian(y: Float32Array, nRows: number, f: number, reg: number, out: Fl
 }
 
 function explicitHalfStep(p: ExplicitStepArgs): void {
-  const { csr, other, otherBias, out, outBias, factors: f, lambda, globalMean, useBias } = p;
+  const { csr, other, otherBias, out, outBias, factors: f, rowReg, biasReg, globalMean, useBias } = p;
   const n = useBias ? f + 1 : f;
   const a = new Float64Array(n * n);
   const b = new Float64Array(n);
@@ -70,8 +70,9 @@ function explicitHalfStep(p: ExplicitStepArgs): void {
         for (let c = 0; c < n; c++) a[r * n + c] += phi[r] * phi[c];
       }
     }
-    const reg = lambda * (end - start);
-    for (let r = 0; r < n; r++) a[r * n + r] += reg;
+    const reg = rowReg[u];
+    for (let r = 0; r < f; r++) a[r * n + r] += reg;
+    if (useBias) a[f * n + f] += reg * biasReg;
     choleskySolve(a, b, n);
     for (let c = 0; c < f; c++) out[u * f + c] = b[c];
     outBias[u] = useBias ? b[f] : 0;
@@ -99,6 +100,10 @@ function implicitHalfStep(p: ImplicitStepArgs): void {
   for (let u = p.rowStart; u < p.rowEnd; u++) {
     const start = csr.indptr[u];
     const end = csr.indptr[u + 1];
+    if (end === start) {
+      out.fill(0, u * f, u * f + f);
+      continue;
+    }
     for (let c = 0; c < f; c++) x[c] = out[u * f + c];
     // r = YᵀCu·p − (YᵀCuY + λI)·x, without forming YᵀCuY.
     gramTimes(x, r);

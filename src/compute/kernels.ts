@@ -19,12 +19,14 @@ export interface Csr {
 }
 
 /**
- * Explicit-feedback ALS half-step with weighted-λ regularisation (Zhou et al. 2008).
- * For each row u in [rowStart, rowEnd) with entries (i, r_ui), n_u = row length:
+ * Explicit-feedback ALS half-step with per-row penalties. With rowReg[u] = λ·n_u this is
+ * the weighted-λ ALS of Zhou et al. 2008; the trainer computes rowReg once per direction
+ * (see src/model/penalty.ts), so kernels never need pow().
+ * For each row u in [rowStart, rowEnd) with entries (i, r_ui), ρ = rowReg[u]:
  *   useBias:  solve for z = [x_u; b_u] with φ_i = [y_i; 1], t_i = r_ui − μ − b_i:
- *             (Σ φ_i φ_iᵀ + λ n_u I) z = Σ t_i φ_i
- *   !useBias: solve (Σ y_i y_iᵀ + λ n_u I) x_u = Σ (r_ui − μ) y_i, and b_u = 0.
- * Rows with no entries get x_u = 0, b_u = 0. Solved by Cholesky (the system is SPD for λ > 0).
+ *             (Σ φ_i φ_iᵀ + ρ·diag(1, …, 1, biasReg)) z = Σ t_i φ_i
+ *   !useBias: solve (Σ y_i y_iᵀ + ρ I) x_u = Σ (r_ui − μ) y_i, and b_u = 0.
+ * Rows with no entries get x_u = 0, b_u = 0. Solved by Cholesky (the system is SPD for ρ > 0).
  */
 export interface ExplicitStepArgs {
   csr: Csr;
@@ -35,7 +37,8 @@ export interface ExplicitStepArgs {
   out: Float32Array; // nRows × factors; rows [rowStart, rowEnd) are written
   outBias: Float32Array; // nRows; entries [rowStart, rowEnd) are written
   factors: number;
-  lambda: number;
+  rowReg: Float32Array; // nRows: the penalty ρ_u of each row
+  biasReg: number; // the bias diagonal gets biasReg·ρ_u
   globalMean: number;
   useBias: boolean;
 }
@@ -46,6 +49,7 @@ export interface ExplicitStepArgs {
  * csr.values hold confidences c_ui (the caller passes 1 + α·r_ui), preference p_ui = 1,
  * gram = YᵀY + λI precomputed once per half-step, `out` rows are the warm start and are
  * updated in place with `cgSteps` CG iterations (stopping early when rᵀr < 1e-20).
+ * Rows with no entries are set to 0, the exact solution of (YᵀY + λI)x = 0.
  */
 export interface ImplicitStepArgs {
   csr: Csr;

@@ -45,7 +45,8 @@ export interface WasmExports {
     out: number,
     outBias: number,
     f: number,
-    lambda: number,
+    rowReg: number,
+    biasReg: number,
     globalMean: number,
     useBias: number,
     scratch: number,
@@ -295,6 +296,7 @@ export class WasmKernels implements Kernels {
     const [pIndptr, pIndices, pValues] = this.csr(a.csr, a.rowStart, a.rowEnd, nOther);
     const pOther = this.ptr('other', a.other, 0, 'f32');
     const pOtherBias = this.ptr('otherBias', a.otherBias, a.useBias ? nOther : 0, 'f32');
+    const pRowReg = this.ptr('rowReg', a.rowReg, a.rowEnd, 'f32');
     const pOut = this.ptr('out', a.out, a.rowEnd * f, 'f32');
     const pOutBias = this.ptr('outBias', a.outBias, a.rowEnd, 'f32');
     this.ensureScratch(f);
@@ -311,7 +313,8 @@ export class WasmKernels implements Kernels {
         pOut,
         pOutBias,
         f,
-        a.lambda,
+        pRowReg,
+        a.biasReg,
         a.globalMean,
         a.useBias ? 1 : 0,
         this.scratch,

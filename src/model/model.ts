@@ -115,11 +115,12 @@ export class AlsModel {
     return Math.min(hi, Math.max(lo, raw));
   }
 
-  async save(dir: string): Promise<void> {
+  /** The artifact's files (DESIGN.md §4): model.json and Arrow IPC tables. */
+  toFiles(): Record<string, Uint8Array | string> {
     const f = this.factors;
     const users = new Int32Array(this.seenIndices.length);
     for (let u = 0; u + 1 < this.seenIndptr.length; u++) users.fill(u, this.seenIndptr[u], this.seenIndptr[u + 1]);
-    await writeFolderAtomically(dir, {
+    return {
       'model.json': `${JSON.stringify(this.meta, null, 2)}\n`,
       'user_factors.arrow': factorTableToIPC(
         'user_id',
@@ -132,20 +133,25 @@ export class AlsModel {
         f,
       ),
       'seen.arrow': pairsToIPC(users, this.seenIndices),
-    });
+    };
   }
 
-  static async load(dir: string): Promise<AlsModel> {
+  async save(dir: string): Promise<void> {
+    await writeFolderAtomically(dir, this.toFiles());
+  }
+
+  /** Rebuild a model from its artifact files, read through `read(name)`. */
+  static async fromFiles(where: string, read: (name: string) => Promise<Uint8Array>): Promise<AlsModel> {
     let meta: ModelMeta;
     try {
-      meta = JSON.parse((await readModelFile(dir, 'model.json')).toString('utf8')) as ModelMeta;
+      meta = JSON.parse(Buffer.from(await read('model.json')).toString('utf8')) as ModelMeta;
     } catch (err) {
-      throw new Error(`not a model folder: ${dir}: ${(err as Error).message}`);
+      throw new Error(`not a model folder: ${where}: ${(err as Error).message}`);
     }
     const f = meta.params.factors;
-    const users = factorTableFromIPC(await readModelFile(dir, 'user_factors.arrow'), 'user_id', f);
-    const items = factorTableFromIPC(await readModelFile(dir, 'item_factors.arrow'), 'item_id', f);
-    const seen = pairsFromIPC(await readModelFile(dir, 'seen.arrow'));
+    const users = factorTableFromIPC(await read('user_factors.arrow'), 'user_id', f);
+    const items = factorTableFromIPC(await read('item_factors.arrow'), 'item_id', f);
+    const seen = pairsFromIPC(await read('seen.arrow'));
     const indptr = new Int32Array(users.ids.length + 1);
     for (let e = 0; e < seen.users.length; e++) indptr[seen.users[e] + 1]++;
     for (let u = 0; u < users.ids.length; u++) indptr[u + 1] += indptr[u];
@@ -160,5 +166,9 @@ export class AlsModel {
       indptr,
       seen.items,
     );
+  }
+
+  static load(dir: string): Promise<AlsModel> {
+    return AlsModel.fromFiles(dir, (name) => readModelFile(dir, name));
   }
 }

@@ -11,6 +11,7 @@ import { type ComputePool, shardRows } from '../compute/pool.js';
 import { Rng } from '../compute/random.js';
 import { toCsr, transposeCsr } from '../data/matrix.js';
 import { type AlsParams, validateParams } from './params.js';
+import { rowPenalties } from './penalty.js';
 
 export interface TrainInput {
   nUsers: number;
@@ -90,6 +91,8 @@ export async function trainAls(
     rng.fillNormal(itemFactors, 0.1);
   }
   const gram = arena.f32(f * f);
+  const userReg = rowPenalties(userItems.indptr, params.lambda, params.regExponent, arena);
+  const itemReg = rowPenalties(itemUsers.indptr, params.lambda, params.regExponent, arena);
   const parts = opts.pool.threads * 4;
   const userShards = shardRows(userItems.indptr, parts);
   const itemShards = shardRows(itemUsers.indptr, parts);
@@ -127,7 +130,8 @@ export async function trainAls(
               out,
               outBias,
               factors: f,
-              lambda: params.lambda,
+              rowReg: out === userFactors ? userReg : itemReg,
+              biasReg: params.biasReg,
               globalMean,
               useBias: params.useBias,
             },

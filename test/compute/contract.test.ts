@@ -7,6 +7,7 @@ import { BACKENDS, loadKernels } from '../../src/compute/backends.js';
 import { choleskySolve } from '../../src/compute/js.js';
 import type { BackendName, Csr, Kernels } from '../../src/compute/kernels.js';
 import { Rng } from '../../src/compute/random.js';
+import { rowPenalties } from '../../src/model/penalty.js';
 
 const TOL = 2e-3;
 
@@ -70,7 +71,7 @@ function kernelContract(backend: BackendName) {
     });
 
     for (const useBias of [true, false]) {
-      it(`explicit half-step solves the weighted-λ normal equations (bias=${useBias})`, async () => {
+      it(`explicit half-step solves the regularised normal equations (bias=${useBias})`, async () => {
         const { arena, k } = await setup(backend);
         const rng = new Rng(2);
         for (const f of [3, 8, 64]) {
@@ -81,7 +82,8 @@ function kernelContract(backend: BackendName) {
           const otherBias = rng.fillNormal(arena.f32(nCols), useBias ? 0.2 : 0);
           const out = arena.f32(nRows * f).fill(99);
           const outBias = arena.f32(nRows).fill(99);
-          const lambda = 0.1;
+          const lambda = 0.3;
+          const [regExponent, biasReg] = f === 8 ? [1, 1] : [0.6, 0.1];
           const mu = 3.5;
           k.explicitHalfStep({
             csr,
@@ -92,7 +94,8 @@ function kernelContract(backend: BackendName) {
             out,
             outBias,
             factors: f,
-            lambda,
+            rowReg: rowPenalties(csr.indptr, lambda, regExponent, arena),
+            biasReg,
             globalMean: mu,
             useBias,
           });
@@ -114,7 +117,8 @@ function kernelContract(backend: BackendName) {
                 for (let c = 0; c < n; c++) a[r * n + c] += phi[r] * phi[c];
               }
             }
-            for (let r = 0; r < n; r++) a[r * n + r] += lambda * (e - s);
+            const rho = lambda * (e - s) ** regExponent;
+            for (let r = 0; r < n; r++) a[r * n + r] += r === f ? rho * biasReg : rho;
             if (e > s) choleskySolve(a, b, n);
             close(out.subarray(u * f, u * f + f), b.subarray(0, f), TOL, `x[${u}] f=${f}`);
             assert.ok(Math.abs(outBias[u] - (useBias && e > s ? b[f] : 0)) < TOL, `b[${u}]`);

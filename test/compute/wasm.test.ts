@@ -18,6 +18,7 @@ import {
   wasmPath,
   wasmScratchBytes,
 } from '../../src/compute/wasm.js';
+import { rowPenalties } from '../../src/model/penalty.js';
 import { repoRoot } from '../helpers.js';
 
 const built = existsSync(wasmPath());
@@ -140,7 +141,7 @@ describe('wasm kernels', () => {
         const rowStart = 1;
         const rowEnd = nRows - 1;
         const before = out.slice();
-        const args = { csr, rowStart, rowEnd, other, otherBias, factors: f, lambda, globalMean: mu, useBias };
+        const args = { csr, rowStart, rowEnd, other, otherBias, factors: f, rowReg: rowPenalties(csr.indptr, lambda, 1, arena), biasReg: 1, globalMean: mu, useBias };
         k.explicitHalfStep({ ...args, out, outBias });
         const jsOut = before.slice();
         const jsBias = new Float32Array(nRows).fill(9);
@@ -209,7 +210,7 @@ describe('wasm kernels', () => {
       outBias: arena.f32(1),
     };
     assert.throws(
-      () => k.explicitHalfStep({ ...args, factors: 3, lambda: 0, globalMean: 0, useBias: false }),
+      () => k.explicitHalfStep({ ...args, factors: 3, rowReg: arena.f32(1), biasReg: 1, globalMean: 0, useBias: false }),
       /not positive definite/,
     );
   });

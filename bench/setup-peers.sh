@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Creates bench/.venv (gitignored) with the pinned Python "peer" libraries that
+# the benchmark compares against: implicit (CPU wheels), pyspark, faiss-cpu,
+# plus a FastAPI/uvicorn/redis serving peer. Idempotent: a stamp file holding
+# the requirement list is written after a successful install; if it matches,
+# the install step is skipped. Always prints the installed versions at the end.
+#
+# Env overrides: PYTHON (interpreter used to create the venv, default python3),
+#                PEERS_FORCE=1 (reinstall even if the stamp matches).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$HERE/.venv"
+STAMP="$VENV/.peers-stamp"
+PYTHON="${PYTHON:-python3}"
+
+# Pinned versions. pyspark 4.0.x needs Java 17+ (and runs on 17/21).
+REQS=(
+  "numpy==2.4.6"
+  "scipy==1.17.1"
+  "threadpoolctl==3.8.0"
+  "implicit==0.7.3"
+  "faiss-cpu==1.15.1"
+  "pyspark==4.0.1"
+  "pyarrow==26.0.1"
+  "fastapi==0.165.0"
+  "uvicorn[standard]==0.54.0"
+  "redis==8.1.0"
+)
+WANT="$(printf '%s\n' "${REQS[@]}")"
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "[setup-peers] creating $VENV with $($PYTHON --version 2>&1)" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+
+if [[ "${PEERS_FORCE:-0}" != "1" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
+  echo "[setup-peers] already installed (stamp matches), skipping pip" >&2
+else
+  echo "[setup-peers] installing pinned peer packages" >&2
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  # implicit: CPU build from the PyPI manylinux wheel only (never a source/CUDA build).
+  "$VENV/bin/python" -m pip install --quiet --only-binary=implicit,faiss-cpu,numpy,scipy,pyarrow "${REQS[@]}"
+  printf '%s' "$WANT" > "$STAMP"
+fi
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "[setup-peers] WARNING: java not found on PATH; spark_als.py needs Java 17+" >&2
+fi
+
+"$VENV/bin/python" - <<'PY'
+import importlib.metadata as md, sys
+pkgs = ["numpy", "scipy", "threadpoolctl", "implicit", "faiss-cpu", "pyspark",
+        "pyarrow", "fastapi", "uvicorn", "uvloop", "httptools", "redis"]
+print("python", sys.version.split()[0])
+for p in pkgs:
+    try:
+        print(f"{p} {md.version(p)}")
+    except md.PackageNotFoundError:
+        print(f"{p} (not installed)")
+PY
+if command -v java >/dev/null 2>&1; then
+  java -version 2>&1 | head -1
+fi
