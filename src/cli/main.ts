@@ -1,7 +1,10 @@
 /** The `recsys` command line: one sub-command per file in this folder. */
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
+import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
+
+
 import { trainCommand } from './train.js';
 
 const program = new Command('recsys')
@@ -11,6 +14,9 @@ const program = new Command('recsys')
 
 program.addCommand(trainCommand());
 program.addCommand(recommendCommand());
+program.addCommand(migrateCommand());
+
+
 
 try {
   await program.parseAsync(process.argv);

@@ -35,17 +35,28 @@ function loadParquetWasm(): Promise<ParquetWasm> {
 /** Decode a Parquet file to an apache-arrow Table (DataError when it is not Parquet). */
 export async function readParquetTable(file: string): Promise<arrow.Table> {
   await statFile(file);
-  const bytes = await readFile(file);
-  if (bytes.length === 0) throw new DataError(file, undefined, 'empty file');
+  return decodeParquet(await readFile(file), file);
+}
+
+/** Decode Parquet bytes (`label` names them in errors: a file or an object key). */
+export async function decodeParquet(bytes: Uint8Array, label: string): Promise<arrow.Table> {
+  if (bytes.length === 0) throw new DataError(label, undefined, 'empty file');
   const pq = await loadParquetWasm();
   let wasmTable: ReturnType<ParquetWasm['readParquet']>;
   try {
     wasmTable = pq.readParquet(bytes);
   } catch (err) {
-    throw new DataError(file, undefined, `not a readable Parquet file (${errorText(err)})`, { cause: err });
+    throw new DataError(label, undefined, `not a readable Parquet file (${errorText(err)})`, { cause: err });
   }
   // intoIPCStream consumes (frees) the wasm-side table; the bytes are copied out to JS.
   return arrow.tableFromIPC(wasmTable.intoIPCStream());
+}
+
+/** Encode an apache-arrow Table as Parquet (zstd), e.g. an archive partition. */
+export async function encodeParquet(table: arrow.Table): Promise<Uint8Array> {
+  const pq = await loadParquetWasm();
+  const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
+  return pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props);
 }
 
 function errorText(err: unknown): string {
@@ -53,7 +64,15 @@ function errorText(err: unknown): string {
 }
 
 export async function loadParquet(file: string): Promise<arrow.Table> {
-  const table = await readParquetTable(file);
+  return interactionsFromParquet(await readParquetTable(file), file);
+}
+
+/** Parquet bytes → the loaders' interactions table (user, item, value, ts). */
+export async function loadParquetBytes(bytes: Uint8Array, label: string): Promise<arrow.Table> {
+  return interactionsFromParquet(await decodeParquet(bytes, label), label);
+}
+
+function interactionsFromParquet(table: arrow.Table, file: string): arrow.Table {
   const names = table.schema.fields.map((f) => f.name);
   const userCol = findColumn(names, USER_NAMES);
   const itemCol = findColumn(names, ITEM_NAMES);

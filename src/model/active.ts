@@ -45,7 +45,10 @@ export class ActiveModel {
   /** Load the registry's active model now, and follow it from then on. */
   async start(): Promise<void> {
     await this.reload();
-    this.unsubscribe = await this.stores.cache.subscribe(MODEL_CHANNEL, () => void this.reload().catch(this.report));
+    this.unsubscribe = await this.stores.cache.subscribe(
+      MODEL_CHANNEL,
+      () => void this.reload().catch(this.report),
+    );
     this.timer = setInterval(() => void this.reload().catch(this.report), this.opts.pollMs ?? 30_000);
     this.timer.unref();
   }
@@ -60,9 +63,15 @@ export class ActiveModel {
 
   /** Use this model directly (after training in-process), without a registry round trip. */
   async use(model: AlsModel): Promise<void> {
-    const scorer = await Scorer.create(this.opts.backend, model.scoringItems(), model.itemIds.length, model.scoringDims, {
-      maxK: this.opts.maxK ?? 1000,
-    });
+    const scorer = await Scorer.create(
+      this.opts.backend,
+      model.scoringItems(),
+      model.itemIds.length,
+      model.scoringDims,
+      {
+        maxK: this.opts.maxK ?? 1000,
+      },
+    );
     this.loaded = { model, scorer };
     for (const fn of this.listeners) fn(this.loaded);
   }

@@ -80,14 +80,18 @@ export function pairsFromIPC(bytes: Uint8Array): { users: Int32Array; items: Int
   const table = tableFromIPC(bytes);
   const col = (name: string) => {
     const v = table.getChild(name);
-    if (!v || !DataType.isInt(v.type) || v.type.bitWidth !== 32) throw new Error(`seen table lacks int32 column ${name}`);
+    if (!v || !DataType.isInt(v.type) || v.type.bitWidth !== 32)
+      throw new Error(`seen table lacks int32 column ${name}`);
     return v.toArray() as Int32Array;
   };
   return { users: col('user_index'), items: col('item_index') };
 }
 
 /** Write `files` into `dir` atomically (temp folder + rename); replaces an existing model. */
-export async function writeFolderAtomically(dir: string, files: Record<string, Uint8Array | string>): Promise<void> {
+export async function writeFolderAtomically(
+  dir: string,
+  files: Record<string, Uint8Array | string>,
+): Promise<void> {
   const parent = path.dirname(path.resolve(dir));
   await mkdir(parent, { recursive: true });
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${randomBytes(4).toString('hex')}`);

@@ -33,7 +33,13 @@ export interface FitResult {
 
 export async function fitAls(data: Interactions, params: AlsParams, opts: FitOptions): Promise<FitResult> {
   const trained = await trainAls(
-    { nUsers: data.userIds.size, nItems: data.itemIds.size, rows: data.rows, cols: data.cols, values: data.values },
+    {
+      nUsers: data.userIds.size,
+      nItems: data.itemIds.size,
+      rows: data.rows,
+      cols: data.cols,
+      values: data.values,
+    },
     params,
     opts,
   );
@@ -73,6 +79,9 @@ export async function fitAls(data: Interactions, params: AlsParams, opts: FitOpt
 
 /** Sortable, unique: 20261130T021500Z-1a2b3c4d. */
 export function newModelVersion(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomUUID().slice(0, 8)}`;
 }

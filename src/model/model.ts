@@ -119,7 +119,8 @@ export class AlsModel {
   toFiles(): Record<string, Uint8Array | string> {
     const f = this.factors;
     const users = new Int32Array(this.seenIndices.length);
-    for (let u = 0; u + 1 < this.seenIndptr.length; u++) users.fill(u, this.seenIndptr[u], this.seenIndptr[u + 1]);
+    for (let u = 0; u + 1 < this.seenIndptr.length; u++)
+      users.fill(u, this.seenIndptr[u], this.seenIndptr[u + 1]);
     return {
       'model.json': `${JSON.stringify(this.meta, null, 2)}\n`,
       'user_factors.arrow': factorTableToIPC(

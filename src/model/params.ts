@@ -61,7 +61,8 @@ export function validateParams(p: AlsParams): AlsParams {
   if (!Number.isInteger(p.iterations) || p.iterations < 1 || p.iterations > 1000)
     fail(`iterations must be 1..1000, got ${p.iterations}`);
   if (!(p.lambda > 0) || !Number.isFinite(p.lambda)) fail(`lambda must be > 0, got ${p.lambda}`);
-  if (!(p.regExponent >= 0 && p.regExponent <= 2)) fail(`regExponent must be in [0, 2], got ${p.regExponent}`);
+  if (!(p.regExponent >= 0 && p.regExponent <= 2))
+    fail(`regExponent must be in [0, 2], got ${p.regExponent}`);
   if (!(p.biasReg >= 0) || !Number.isFinite(p.biasReg)) fail(`biasReg must be ≥ 0, got ${p.biasReg}`);
   if (!(p.alpha > 0) || !Number.isFinite(p.alpha)) fail(`alpha must be > 0, got ${p.alpha}`);
   if (!Number.isInteger(p.cgSteps) || p.cgSteps < 1) fail(`cgSteps must be ≥ 1, got ${p.cgSteps}`);

@@ -5,7 +5,12 @@
  */
 import type { Alloc } from '../data/matrix.js';
 
-export function rowPenalties(indptr: Int32Array, lambda: number, exponent: number, alloc: Alloc): Float32Array {
+export function rowPenalties(
+  indptr: Int32Array,
+  lambda: number,
+  exponent: number,
+  alloc: Alloc,
+): Float32Array {
   const n = indptr.length - 1;
   const out = alloc.f32(n);
   for (let u = 0; u < n; u++) out[u] = lambda * (indptr[u + 1] - indptr[u]) ** exponent;

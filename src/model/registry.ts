@@ -32,7 +32,11 @@ type RegistryStores = Pick<Stores, 'db' | 'objects' | 'cache'>;
 const prefix = (version: string) => `models/${version}/`;
 
 /** Store the artifact, then record the version (as a candidate, or active at once). */
-export async function publishModel(stores: RegistryStores, model: AlsModel, opts: { activate: boolean }): Promise<void> {
+export async function publishModel(
+  stores: RegistryStores,
+  model: AlsModel,
+  opts: { activate: boolean },
+): Promise<void> {
   const { version } = model.meta;
   for (const [name, data] of Object.entries(model.toFiles())) {
     await stores.objects.put(prefix(version) + name, typeof data === 'string' ? Buffer.from(data) : data);
@@ -40,7 +44,13 @@ export async function publishModel(stores: RegistryStores, model: AlsModel, opts
   await stores.db.query(
     `INSERT INTO models (version, algorithm, params, metrics, artifact_uri, status)
      VALUES ($1, $2, $3, $4, $5, 'candidate')`,
-    [version, model.meta.algorithm, JSON.stringify(model.meta.params), JSON.stringify(model.meta.metrics), prefix(version)],
+    [
+      version,
+      model.meta.algorithm,
+      JSON.stringify(model.meta.params),
+      JSON.stringify(model.meta.metrics),
+      prefix(version),
+    ],
   );
   if (opts.activate) await activateModel(stores, version);
 }
@@ -49,7 +59,9 @@ export async function activateModel(stores: RegistryStores, version: string): Pr
   await stores.db.transaction(async (tx) => {
     const found = await tx.query('SELECT 1 FROM models WHERE version = $1', [version]);
     if (found.rowCount === 0) throw new ModelNotFoundError(version);
-    await tx.query(`UPDATE models SET status = 'retired' WHERE status = 'active' AND version <> $1`, [version]);
+    await tx.query(`UPDATE models SET status = 'retired' WHERE status = 'active' AND version <> $1`, [
+      version,
+    ]);
     await tx.query(`UPDATE models SET status = 'active', activated_at = now() WHERE version = $1`, [version]);
   });
   // Other processes reload on this; a lost message only delays them until their next poll.
@@ -65,14 +77,17 @@ export async function listModels(stores: Pick<Stores, 'db'>): Promise<ModelRow[]
 }
 
 export async function activeVersion(stores: Pick<Stores, 'db'>): Promise<string | null> {
-  const { rows } = await stores.db.query<{ version: string }>(`SELECT version FROM models WHERE status = 'active'`);
+  const { rows } = await stores.db.query<{ version: string }>(
+    `SELECT version FROM models WHERE status = 'active'`,
+  );
   return rows[0]?.version ?? null;
 }
 
 export async function loadModel(stores: Pick<Stores, 'db' | 'objects'>, version: string): Promise<AlsModel> {
-  const { rows } = await stores.db.query<{ artifact_uri: string }>('SELECT artifact_uri FROM models WHERE version = $1', [
-    version,
-  ]);
+  const { rows } = await stores.db.query<{ artifact_uri: string }>(
+    'SELECT artifact_uri FROM models WHERE version = $1',
+    [version],
+  );
   if (!rows[0]) throw new ModelNotFoundError(version);
   const uri = rows[0].artifact_uri;
   return AlsModel.fromFiles(`${stores.objects.address}/${uri}`, (name) => stores.objects.get(uri + name));

@@ -26,7 +26,13 @@ export class Scorer {
     readonly nItems: number,
     readonly dims: number,
     readonly maxK: number,
-    private readonly buffers: Array<{ q: Float32Array; ptr: Int32Array; ex: Int32Array; oi: Int32Array; os: Float32Array }>,
+    private readonly buffers: Array<{
+      q: Float32Array;
+      ptr: Int32Array;
+      ex: Int32Array;
+      oi: Int32Array;
+      os: Float32Array;
+    }>,
   ) {}
 
   /**
@@ -67,7 +73,8 @@ export class Scorer {
     exclude?: (q: number) => ArrayLike<number>,
     pool?: ComputePool,
   ): Promise<TopKResult> {
-    if (!Number.isInteger(k) || k < 1 || k > this.maxK) throw new RangeError(`k must be 1..${this.maxK}, got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k > this.maxK)
+      throw new RangeError(`k must be 1..${this.maxK}, got ${k}`);
     const nQ = queries.length / this.dims;
     const result: TopKResult = { indices: new Int32Array(nQ * k), scores: new Float32Array(nQ * k) };
     const free = [...this.buffers.keys()];

@@ -1,0 +1,153 @@
+/**
+ * Fold-in: one user's vector solved against a model's fixed item factors, with the very
+ * half-step the trainer runs (Oryx's ALSUtils idea: one implementation for the serving
+ * layer's anonymous sessions and the speed layer's touched users). The user's interactions
+ * become a one-row CSR and go through the same kernel, so a folded-in vector is what the
+ * trainer would have produced for that row given the items:
+ *  - explicit: explicitHalfStep with ρ = λ·n^regExponent (penalty.ts), biasReg, the global
+ *    mean; yields a vector and a bias;
+ *  - implicit: implicitHalfStep on confidences 1 + α·v against YᵀY + λI (computed once per
+ *    model here), cgSteps conjugate-gradient steps from zero (no previous vector to warm-start).
+ * Every array the kernel touches lives in one small arena (the wasm backend reads only its
+ * own linear memory); solve() reuses it, so it allocates nothing in the arena per call.
+ */
+import { Arena } from '../compute/arena.js';
+import { loadKernels } from '../compute/backends.js';
+import type { BackendName, Kernels } from '../compute/kernels.js';
+import type { AlsModel } from './model.js';
+import { rowPenalties } from './penalty.js';
+
+export interface FoldInOptions {
+  /** Most distinct items one call may carry (sizes the arena); default 10 000. */
+  maxEntries?: number;
+  /** Implicit mode: CG steps (default: the model's cgSteps, as the trainer). */
+  cgSteps?: number;
+}
+
+export interface FoldInResult {
+  /** factors long; a copy the caller may keep. */
+  vector: Float32Array;
+  /** Explicit models with biases: the user bias; 0 otherwise. */
+  bias: number;
+  /** Distinct items used (duplicates merged as the trainer merges them). */
+  entries: number;
+}
+
+export class FoldIn {
+  private constructor(
+    readonly model: AlsModel,
+    private readonly kernels: Kernels,
+    private readonly other: Float32Array,
+    private readonly otherBias: Float32Array,
+    private readonly gram: Float32Array | null,
+    private readonly indptr: Int32Array,
+    private readonly indices: Int32Array,
+    private readonly values: Float32Array,
+    private readonly out: Float32Array,
+    private readonly outBias: Float32Array,
+    private readonly rowReg: Float32Array,
+    readonly maxEntries: number,
+    private readonly cgSteps: number,
+  ) {}
+
+  static async create(model: AlsModel, backend: BackendName, opts: FoldInOptions = {}): Promise<FoldIn> {
+    const maxEntries = opts.maxEntries ?? 10_000;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be ≥ 1, got ${maxEntries}`);
+    const f = model.factors;
+    const nItems = model.itemIds.length;
+    const bytes = (nItems * (f + 1) + f * f + maxEntries * 2 + f + 16) * 4 + 16 * 64;
+    const arena = Arena.create(bytes, { wasm: backend === 'wasm' });
+    const kernels = await loadKernels(backend, arena);
+    const other = arena.copyOf(model.itemFactors);
+    const otherBias = arena.copyOf(model.itemBias);
+    const params = model.meta.params;
+    let gram: Float32Array | null = null;
+    if (params.mode === 'implicit') {
+      gram = arena.f32(f * f);
+      kernels.gramian(other, nItems, f, params.lambda, gram);
+    }
+    return new FoldIn(
+      model,
+      kernels,
+      other,
+      otherBias,
+      gram,
+      arena.i32(2),
+      arena.i32(maxEntries),
+      arena.f32(maxEntries),
+      arena.f32(f),
+      arena.f32(1),
+      arena.f32(1),
+      maxEntries,
+      opts.cgSteps ?? params.cgSteps,
+    );
+  }
+
+  /**
+   * The vector of a user who interacted with item indices `items` with `values` (ratings in
+   * explicit mode, implicit weights otherwise). Repeated items merge as in training: the
+   * last rating counts (explicit), weights add up (implicit).
+   */
+  solve(items: ArrayLike<number>, values: ArrayLike<number>): FoldInResult {
+    if (items.length !== values.length)
+      throw new RangeError(`items and values differ in length (${items.length} vs ${values.length})`);
+    const params = this.model.meta.params;
+    const nItems = this.model.itemIds.length;
+    const merged = new Map<number, number>();
+    for (let e = 0; e < items.length; e++) {
+      const i = items[e];
+      const v = values[e];
+      if (!Number.isInteger(i) || i < 0 || i >= nItems) throw new RangeError(`item index ${i} is not in 0..${nItems - 1}`);
+      if (!Number.isFinite(v)) throw new RangeError(`value for item index ${i} is not a finite number`);
+      merged.set(i, params.mode === 'implicit' ? (merged.get(i) ?? 0) + v : v);
+    }
+    const n = merged.size;
+    if (n > this.maxEntries) throw new RangeError(`${n} distinct items exceed the fold-in limit of ${this.maxEntries}`);
+    // Sorted indices, as toCsr produces them: the kernels' float sums then run in the trainer's order.
+    const sorted = [...merged.keys()].sort((a, b) => a - b);
+    for (let e = 0; e < n; e++) {
+      this.indices[e] = sorted[e];
+      const v = merged.get(sorted[e])!;
+      this.values[e] = params.mode === 'implicit' ? 1 + params.alpha * v : v;
+    }
+    this.indptr[0] = 0;
+    this.indptr[1] = n;
+    const csr = {
+      indptr: this.indptr,
+      indices: this.indices.subarray(0, Math.max(1, n)),
+      values: this.values.subarray(0, Math.max(1, n)),
+    };
+    const f = this.model.factors;
+    this.out.fill(0);
+    this.outBias[0] = 0;
+    if (params.mode === 'implicit') {
+      this.kernels.implicitHalfStep({
+        csr,
+        rowStart: 0,
+        rowEnd: 1,
+        other: this.other,
+        gram: this.gram!,
+        out: this.out,
+        factors: f,
+        cgSteps: this.cgSteps,
+      });
+    } else {
+      rowPenalties(this.indptr, params.lambda, params.regExponent, { f32: () => this.rowReg, i32: (k) => new Int32Array(k) });
+      this.kernels.explicitHalfStep({
+        csr,
+        rowStart: 0,
+        rowEnd: 1,
+        other: this.other,
+        otherBias: this.otherBias,
+        out: this.out,
+        outBias: this.outBias,
+        factors: f,
+        rowReg: this.rowReg,
+        biasReg: params.biasReg,
+        globalMean: this.model.meta.globalMean,
+        useBias: params.useBias,
+      });
+    }
+    return { vector: this.out.slice(), bias: this.outBias[0], entries: n };
+  }
+}

@@ -1,0 +1,73 @@
+// MovieLens import → Parquet archive → training run → registry → precomputed answers, on
+// the embedded stores (PGlite, local folder), as `recsys start --import-movielens` runs it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { listArchive } from '../../src/batch/archive.js';
+import { importMovieLens } from '../../src/batch/import-movielens.js';
+import { runTraining } from '../../src/batch/train-job.js';
+import { ComputePool } from '../../src/compute/pool.js';
+import { loadConfig } from '../../src/config.js';
+import { DEFAULT_PARAMS } from '../../src/model/params.js';
+import { activeVersion, listModels, loadModel } from '../../src/model/registry.js';
+import { openStores, type Stores } from '../../src/stores/index.js';
+import { ml100kDir, tempDir } from '../helpers.js';
+import { freshPgliteDir } from '../stores/support/pglite-dir.js';
+
+describe('MovieLens import and training run (embedded)', () => {
+  const tmp = tempDir();
+  let stores: Stores;
+  let pool: ComputePool;
+  before(async () => {
+    await freshPgliteDir(tmp.dir);
+    stores = await openStores(loadConfig({ env: {}, overrides: { mode: 'embedded', dataDir: tmp.dir } }));
+    pool = new ComputePool(2);
+  });
+  after(async () => {
+    await pool.destroy();
+    await stores.close();
+    tmp.cleanup();
+  });
+
+  it('imports the catalog, users and ratings into day partitions, once', async () => {
+    const r = await importMovieLens(stores, ml100kDir);
+    assert.deepEqual({ ...r }, { items: 1682, users: 943, ratings: 100000, skipped: false });
+    const items = await stores.db.query<{ n: number }>('SELECT count(*)::int AS n FROM items');
+    assert.equal(items.rows[0].n, 1682);
+    const title = await stores.db.query<{ title: string; category: string }>(
+      `SELECT title, category FROM items WHERE item_id = '1'`,
+    );
+    assert.equal(title.rows[0].title, 'Toy Story (1995)');
+    const parts = await listArchive(stores.objects);
+    assert.ok(parts.length > 100, `${parts.length} day partitions`);
+    assert.ok(parts.every((k) => /dt=199[78]-\d\d-\d\d\/part-.*\.parquet$/.test(k)));
+    const again = await importMovieLens(stores, ml100kDir);
+    assert.equal(again.skipped, true);
+    assert.equal((await listArchive(stores.objects)).length, parts.length);
+    const users = await stores.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+    assert.equal(users.rows[0].n, 943);
+  });
+
+  it('trains from the archive, activates the model and precomputes every user', async () => {
+    const params = { ...DEFAULT_PARAMS.explicit, iterations: 5 };
+    const r = await runTraining(stores, { params, backend: 'native', pool });
+    assert.ok(r.metrics.rmse < 1.0, `holdout RMSE ${r.metrics.rmse}`);
+    assert.equal(r.precomputed, 943);
+    assert.equal(await activeVersion(stores), r.model.meta.version);
+    const [row] = await listModels(stores);
+    assert.equal(row.status, 'active');
+    assert.ok(row.metrics.rmse > 0);
+    const recs = await stores.db.query<{ item_ids: string[]; scores: number[]; model_version: string }>(
+      `SELECT item_ids, scores, model_version FROM batch_recommendations WHERE user_id = '196'`,
+    );
+    assert.equal(recs.rows[0].item_ids.length, 50);
+    assert.equal(recs.rows[0].model_version, r.model.meta.version);
+    // Loaded back from the object store, the model predicts exactly as trained.
+    const loaded = await loadModel(stores, r.model.meta.version);
+    assert.equal(loaded.predict(3, 7), r.model.predict(3, 7));
+    // A second run retires the first.
+    const r2 = await runTraining(stores, { params: { ...params, iterations: 2 }, backend: 'native', pool });
+    const statuses = new Map((await listModels(stores)).map((m) => [m.version, m.status] as const));
+    assert.equal(statuses.get(r.model.meta.version), 'retired');
+    assert.equal(statuses.get(r2.model.meta.version), 'active');
+  });
+});
