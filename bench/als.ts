@@ -32,7 +32,7 @@ export async function benchAls(opts: { quick?: boolean } = {}): Promise<string> 
     { name: 'ml100k', label: 'MovieLens 100K (implicit mode)', iterations: 10, spark: true },
     opts.quick
       ? { name: 'synthetic1m', label: 'synthetic 1M power-law', iterations: 3, spark: true }
-      : { name: 'synthetic20m', label: 'synthetic 20M power-law (ML-20M shape)', iterations: 3, spark: true },
+      : { name: 'synthetic20m', label: 'synthetic 20M power-law (ML-20M shape)', iterations: 2, spark: true },
   ];
   const out: string[] = [];
   for (const ds of datasets) {

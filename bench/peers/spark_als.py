@@ -101,7 +101,6 @@ def main():
             .config("spark.local.dir", tmp)
             .config("spark.sql.shuffle.partitions", str(max(4, 2 * threads)))
             .config("spark.default.parallelism", str(threads))
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate()
         )
         spark.sparkContext.setLogLevel("ERROR")
