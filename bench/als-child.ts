@@ -12,7 +12,8 @@ import { loadInteractions } from '../src/data/loaders.js';
 import { cooFromTable, toCsr } from '../src/data/matrix.js';
 import { powerLawImplicit } from '../src/data/synthetic.js';
 import { DEFAULT_PARAMS } from '../src/model/params.js';
-import { trainAls } from '../src/model/trainer.js';
+import { arenaBytes, trainAls } from '../src/model/trainer.js';
+import { Arena } from '../src/compute/arena.js';
 import { median, sharedDir } from './lib.js';
 
 export interface AlsRunSpec {
@@ -26,10 +27,16 @@ export interface AlsRunSpec {
   dir?: string;
 }
 
-async function dataset(name: AlsRunSpec['dataset']) {
+async function dataset(name: AlsRunSpec['dataset'], arena?: Arena) {
   if (name === 'ml100k') {
     const coo = cooFromTable(await loadInteractions(path.join(sharedDir, 'datasets/ml-100k/u.data')));
-    return { nUsers: coo.userIds.size, nItems: coo.itemIds.size, rows: coo.rows, cols: coo.cols, values: coo.values };
+    return {
+      nUsers: coo.userIds.size,
+      nItems: coo.itemIds.size,
+      rows: coo.rows,
+      cols: coo.cols,
+      values: coo.values,
+    };
   }
   // MovieLens 20M's shape: ~138K users × 27K items × 20M interactions, Zipf popularity.
   const scale = name === 'synthetic20m' ? 1 : 0.05;
@@ -38,6 +45,7 @@ async function dataset(name: AlsRunSpec['dataset']) {
     items: Math.round(27_000 * Math.sqrt(scale)),
     nnz: Math.round(20_000_000 * scale),
     seed: 20,
+    alloc: arena,
   });
   return { nUsers: s.userIds.size, nItems: s.itemIds.size, rows: s.rows, cols: s.cols, values: s.values };
 }
@@ -69,8 +77,18 @@ async function exportFolder(spec: AlsRunSpec) {
   return meta;
 }
 
+/** Interactions the dataset will hold, before it is generated (sizes the arena). */
+function sizeOf(name: AlsRunSpec['dataset']): { nUsers: number; nItems: number; nnz: number } {
+  if (name === 'ml100k') return { nUsers: 943, nItems: 1682, nnz: 100_000 };
+  const scale = name === 'synthetic20m' ? 1 : 0.05;
+  return {
+    nUsers: Math.round(138_000 * scale),
+    nItems: Math.round(27_000 * Math.sqrt(scale)),
+    nnz: Math.round(20_000_000 * scale),
+  };
+}
+
 async function train(spec: AlsRunSpec) {
-  const d = await dataset(spec.dataset);
   const pool = new ComputePool(spec.threads);
   try {
     const params = {
@@ -80,11 +98,26 @@ async function train(spec: AlsRunSpec) {
       lambda: spec.lambda,
       alpha: spec.alpha,
     };
-    const t = await trainAls(d, params, { backend: spec.backend, pool });
-    const nnz = t.userItems.indptr[d.nUsers];
+    // The interactions are built inside the training arena, where the trainer recycles them
+    // as the user→item CSR: the process holds no second copy (the memory target).
+    const size = sizeOf(spec.dataset);
+    const arena = Arena.create(
+      arenaBytes({ ...size, values: { length: size.nnz } as Float32Array }, spec.factors, spec.threads) +
+        size.nnz * 12,
+      { wasm: spec.backend === 'wasm' },
+    );
+    const d = await dataset(spec.dataset, arena);
+    const inArena = d.rows.buffer === arena.buffer;
+    const input = inArena
+      ? d
+      : { ...d, rows: arena.copyOf(d.rows), cols: arena.copyOf(d.cols), values: arena.copyOf(d.values) };
+    const t = await trainAls(input, params, { backend: spec.backend, pool, arena });
+    const nUsers = d.nUsers;
+    const nItems = d.nItems;
+    const nnz = t.userItems.indptr[nUsers];
     // What the job fundamentally holds: both CSR directions and both factor matrices.
-    const csrBytes = 2 * nnz * 8 + (d.nUsers + d.nItems + 2) * 4;
-    const factorBytes = (d.nUsers + d.nItems) * spec.factors * 4;
+    const csrBytes = 2 * nnz * 8 + (nUsers + nItems + 2) * 4;
+    const factorBytes = (nUsers + nItems) * spec.factors * 4;
     return {
       backend: spec.backend,
       threads: spec.threads,

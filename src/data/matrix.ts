@@ -221,6 +221,13 @@ export interface CsrOptions {
   duplicates: 'last' | 'sum';
   /** Number of columns; computed as max(cols) + 1 when omitted. */
   nCols?: number;
+  /** Buffers (≥ nnz long) for the column-sorted pass, instead of fresh temporaries. The
+   * trainer lends the arrays that will later hold the transpose, so building both
+   * directions never needs more than the two CSRs plus the input. */
+  scratch?: { i32: Int32Array; f32: Float32Array };
+  /** Where to write the output entries (≥ nnz long). The input arrays themselves qualify:
+   * they are not read after the column pass, so a caller that owns them can recycle them. */
+  into?: { indices: Int32Array; values: Float32Array };
 }
 
 /**
@@ -257,8 +264,11 @@ export function toCsr(
   }
   for (let c = 0; c < nCols; c++) colStart[c + 1]! += colStart[c]!;
   const nextInCol = colStart.slice(0, nCols);
-  const rowsByCol = new Int32Array(nnz);
-  const valsByCol = new Float32Array(nnz);
+  if (opts.scratch && (opts.scratch.i32.length < nnz || opts.scratch.f32.length < nnz)) {
+    throw new RangeError(`scratch buffers shorter than the ${nnz} entries`);
+  }
+  const rowsByCol = opts.scratch ? opts.scratch.i32 : new Int32Array(nnz);
+  const valsByCol = opts.scratch ? opts.scratch.f32 : new Float32Array(nnz);
   for (let k = 0; k < nnz; k++) {
     const r = rows[k]!;
     if (r < 0 || r >= nRows) throw new RangeError(`row index ${r} at entry ${k} outside [0, ${nRows})`);
@@ -268,13 +278,17 @@ export function toCsr(
   }
 
   // Pass 2: stable scatter by row, visiting columns in order.
+  // Counted from the column-sorted copy, so the inputs are dead from here on (see `into`).
   const indptr = alloc.i32(nRows + 1);
   indptr.fill(0);
-  for (let k = 0; k < nnz; k++) indptr[rows[k]! + 1]!++;
+  for (let k = 0; k < nnz; k++) indptr[rowsByCol[k]! + 1]!++;
   for (let r = 0; r < nRows; r++) indptr[r + 1]! += indptr[r]!;
   const next = indptr.slice(0, nRows);
-  const indices = alloc.i32(nnz);
-  const vals = alloc.f32(nnz);
+  if (opts.into && (opts.into.indices.length < nnz || opts.into.values.length < nnz)) {
+    throw new RangeError(`output buffers shorter than the ${nnz} entries`);
+  }
+  const indices = opts.into ? opts.into.indices : alloc.i32(nnz);
+  const vals = opts.into ? opts.into.values : alloc.f32(nnz);
   for (let c = 0; c < nCols; c++) {
     for (let j = colStart[c]!, end = colStart[c + 1]!; j < end; j++) {
       const p = next[rowsByCol[j]!]!++;
@@ -312,7 +326,12 @@ export function toCsr(
  * The transpose of `csr` (nCols × nRows), e.g. item→user from user→item. One counting
  * sort by column; rows are visited in order, so each output row comes out sorted.
  */
-export function transposeCsr(csr: Csr, nCols: number, alloc: Alloc = heap): Csr {
+export function transposeCsr(
+  csr: Csr,
+  nCols: number,
+  alloc: Alloc = heap,
+  into?: { indices: Int32Array; values: Float32Array },
+): Csr {
   const { indptr, indices, values } = csr;
   const nRows = indptr.length - 1;
   const nnz = indptr[nRows]!;
@@ -325,8 +344,8 @@ export function transposeCsr(csr: Csr, nCols: number, alloc: Alloc = heap): Csr 
   }
   for (let c = 0; c < nCols; c++) outPtr[c + 1]! += outPtr[c]!;
   const next = outPtr.slice(0, nCols);
-  const outIdx = alloc.i32(nnz);
-  const outVal = alloc.f32(nnz);
+  const outIdx = into ? into.indices.subarray(0, nnz) : alloc.i32(nnz);
+  const outVal = into ? into.values.subarray(0, nnz) : alloc.f32(nnz);
   for (let r = 0; r < nRows; r++) {
     for (let p = indptr[r]!, end = indptr[r + 1]!; p < end; p++) {
       const q = next[indices[p]!]!++;

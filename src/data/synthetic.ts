@@ -69,6 +69,8 @@ export function powerLawImplicit(opts: {
   nnz: number;
   exponent?: number;
   seed: number;
+  /** Where the arrays go (e.g. a training arena, so the trainer can recycle them). */
+  alloc?: { i32(n: number): Int32Array; f32(n: number): Float32Array };
 }): SyntheticSet {
   const rng = new Rng(opts.seed);
   const a = opts.exponent ?? 0.8;
@@ -78,9 +80,13 @@ export function powerLawImplicit(opts: {
     total += 1 / (i + 1) ** a;
     cdf[i] = total;
   }
-  const rows = new Int32Array(opts.nnz);
-  const cols = new Int32Array(opts.nnz);
-  const values = new Float32Array(opts.nnz);
+  const alloc = opts.alloc ?? {
+    i32: (n: number) => new Int32Array(n),
+    f32: (n: number) => new Float32Array(n),
+  };
+  const rows = alloc.i32(opts.nnz);
+  const cols = alloc.i32(opts.nnz);
+  const values = alloc.f32(opts.nnz);
   for (let e = 0; e < opts.nnz; e++) {
     const x = rng.next() * total;
     let lo = 0;

@@ -52,10 +52,12 @@ export class FoldIn {
 
   static async create(model: AlsModel, backend: BackendName, opts: FoldInOptions = {}): Promise<FoldIn> {
     const maxEntries = opts.maxEntries ?? 10_000;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be ≥ 1, got ${maxEntries}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new RangeError(`maxEntries must be ≥ 1, got ${maxEntries}`);
     const f = model.factors;
     const nItems = model.itemIds.length;
-    const bytes = (nItems * (f + 1) + f * f + maxEntries * 2 + f + 16) * 4 + 16 * 64;
+    // Inputs and outputs, plus kernel scratch (the wasm kernels take theirs from the arena too).
+    const bytes = (nItems * (f + 1) + f * f + maxEntries * 2 + f + 16) * 4 + 16 * 64 + (4 << 20);
     const arena = Arena.create(bytes, { wasm: backend === 'wasm' });
     const kernels = await loadKernels(backend, arena);
     const other = arena.copyOf(model.itemFactors);
@@ -97,12 +99,14 @@ export class FoldIn {
     for (let e = 0; e < items.length; e++) {
       const i = items[e];
       const v = values[e];
-      if (!Number.isInteger(i) || i < 0 || i >= nItems) throw new RangeError(`item index ${i} is not in 0..${nItems - 1}`);
+      if (!Number.isInteger(i) || i < 0 || i >= nItems)
+        throw new RangeError(`item index ${i} is not in 0..${nItems - 1}`);
       if (!Number.isFinite(v)) throw new RangeError(`value for item index ${i} is not a finite number`);
       merged.set(i, params.mode === 'implicit' ? (merged.get(i) ?? 0) + v : v);
     }
     const n = merged.size;
-    if (n > this.maxEntries) throw new RangeError(`${n} distinct items exceed the fold-in limit of ${this.maxEntries}`);
+    if (n > this.maxEntries)
+      throw new RangeError(`${n} distinct items exceed the fold-in limit of ${this.maxEntries}`);
     // Sorted indices, as toCsr produces them: the kernels' float sums then run in the trainer's order.
     const sorted = [...merged.keys()].sort((a, b) => a - b);
     for (let e = 0; e < n; e++) {
@@ -132,7 +136,10 @@ export class FoldIn {
         cgSteps: this.cgSteps,
       });
     } else {
-      rowPenalties(this.indptr, params.lambda, params.regExponent, { f32: () => this.rowReg, i32: (k) => new Int32Array(k) });
+      rowPenalties(this.indptr, params.lambda, params.regExponent, {
+        f32: () => this.rowReg,
+        i32: (k) => new Int32Array(k),
+      });
       this.kernels.explicitHalfStep({
         csr,
         rowStart: 0,

@@ -24,6 +24,8 @@ export interface TrainInput {
 export interface TrainOptions {
   backend: BackendName;
   pool: ComputePool;
+  /** Train in this arena (sized with arenaBytes); input arrays placed in it are recycled. */
+  arena?: Arena;
   /** Compute the training loss after each iteration (costs one pass over the data). */
   computeLoss?: boolean;
   onIteration?: (iteration: number, seconds: number, loss: number | null) => void;
@@ -41,8 +43,13 @@ export interface TrainedFactors {
   iterationSeconds: number[];
 }
 
-/** Bytes the arena needs: both CSR directions, factors, biases, and kernel scratch. */
-export function arenaBytes(input: TrainInput, factors: number, threads: number): number {
+/** Bytes the arena needs: both CSR directions, factors, biases, and kernel scratch
+ * (plus the input's 12 bytes per interaction when the caller builds the input in it). */
+export function arenaBytes(
+  input: Pick<TrainInput, 'nUsers' | 'nItems' | 'values'>,
+  factors: number,
+  threads: number,
+): number {
   const nnz = input.values.length;
   const csr = 2 * (nnz * 8) + (input.nUsers + input.nItems + 2) * 4;
   const dense = (input.nUsers + input.nItems) * (factors + 1) * 4 + factors * factors * 4;
@@ -57,14 +64,33 @@ export async function trainAls(
 ): Promise<TrainedFactors> {
   validateParams(params);
   const { nUsers, nItems } = input;
+  const nnz = input.values.length;
   const f = params.factors;
-  if (input.values.length === 0) throw new RangeError('no interactions to train on');
-  const arena = Arena.create(arenaBytes(input, f, opts.pool.threads), { wasm: opts.backend === 'wasm' });
+  if (nnz === 0) throw new RangeError('no interactions to train on');
+  const arena =
+    opts.arena ?? Arena.create(arenaBytes(input, f, opts.pool.threads), { wasm: opts.backend === 'wasm' });
   const kernels = await loadKernels(opts.backend, arena);
 
   const duplicates = params.mode === 'explicit' ? 'last' : 'sum';
-  const userItems = toCsr(nUsers, input.rows, input.cols, input.values, { duplicates, nCols: nItems }, arena);
-  const itemUsers = transposeCsr(userItems, nItems, arena);
+  // Memory: the item→user arrays double as scratch for the user→item build, and input
+  // arrays that already live in the arena are recycled as the user→item output, so the
+  // peak is the input plus one CSR direction (bench/RESULTS.md).
+  const itemSide = { indices: arena.i32(nnz), values: arena.f32(nnz) };
+  const inArena = input.cols.buffer === arena.buffer && input.values.buffer === arena.buffer;
+  const userItems = toCsr(
+    nUsers,
+    input.rows,
+    input.cols,
+    input.values,
+    {
+      duplicates,
+      nCols: nItems,
+      scratch: { i32: itemSide.indices, f32: itemSide.values },
+      into: inArena ? { indices: input.cols, values: input.values } : undefined,
+    },
+    arena,
+  );
+  const itemUsers = transposeCsr(userItems, nItems, arena, itemSide);
 
   let globalMean = 0;
   if (params.mode === 'explicit') {
