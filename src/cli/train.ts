@@ -27,6 +27,8 @@ interface TrainOpts {
   factors?: number;
   iterations?: number;
   lambda?: number;
+  regExponent?: number;
+  biasReg?: number;
   alpha?: number;
   cgSteps?: number;
   bias: boolean;
@@ -80,8 +82,18 @@ export function trainCommand(): Command {
     )
     .option(
       '--lambda <l>',
-      'regularisation (default 0.12 explicit, 0.01 implicit)',
+      'regularisation (default 0.8 explicit, 0.01 implicit)',
       numberOption('lambda', { min: 0 }),
+    )
+    .option(
+      '--reg-exponent <p>',
+      'explicit penalty λ·n^p per row: 1 is weighted-λ (default 0.6)',
+      numberOption('reg-exponent', { min: 0, max: 2 }),
+    )
+    .option(
+      '--bias-reg <r>',
+      'explicit bias penalty as a fraction of the factor penalty (default 0.5)',
+      numberOption('bias-reg', { min: 0 }),
     )
     .option(
       '--alpha <a>',
@@ -126,6 +138,8 @@ async function train(opts: TrainOpts): Promise<void> {
     factors: opts.factors ?? base.factors,
     iterations: opts.iterations ?? base.iterations,
     lambda: opts.lambda ?? base.lambda,
+    regExponent: opts.regExponent ?? base.regExponent,
+    biasReg: opts.biasReg ?? base.biasReg,
     alpha: opts.alpha ?? base.alpha,
     cgSteps: opts.cgSteps ?? base.cgSteps,
     useBias: opts.mode === 'explicit' && opts.bias,
