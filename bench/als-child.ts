@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Arena } from '../src/compute/arena.js';
 import type { BackendName } from '../src/compute/kernels.js';
 import { ComputePool } from '../src/compute/pool.js';
 import { loadInteractions } from '../src/data/loaders.js';
@@ -13,7 +14,6 @@ import { cooFromTable, toCsr } from '../src/data/matrix.js';
 import { powerLawImplicit } from '../src/data/synthetic.js';
 import { DEFAULT_PARAMS } from '../src/model/params.js';
 import { arenaBytes, trainAls } from '../src/model/trainer.js';
-import { Arena } from '../src/compute/arena.js';
 import { median, sharedDir } from './lib.js';
 
 export interface AlsRunSpec {

@@ -28,12 +28,18 @@ const peers = path.join(repoRoot, 'bench/peers');
 
 export async function benchAls(opts: { quick?: boolean } = {}): Promise<string> {
   requireVenv();
-  const datasets: Array<{ name: AlsRunSpec['dataset']; label: string; iterations: number; spark: boolean }> = [
-    { name: 'ml100k', label: 'MovieLens 100K (implicit mode)', iterations: 10, spark: true },
-    opts.quick
-      ? { name: 'synthetic1m', label: 'synthetic 1M power-law', iterations: 3, spark: true }
-      : { name: 'synthetic20m', label: 'synthetic 20M power-law (ML-20M shape)', iterations: 2, spark: true },
-  ];
+  const datasets: Array<{ name: AlsRunSpec['dataset']; label: string; iterations: number; spark: boolean }> =
+    [
+      { name: 'ml100k', label: 'MovieLens 100K (implicit mode)', iterations: 10, spark: true },
+      opts.quick
+        ? { name: 'synthetic1m', label: 'synthetic 1M power-law', iterations: 3, spark: true }
+        : {
+            name: 'synthetic20m',
+            label: 'synthetic 20M power-law (ML-20M shape)',
+            iterations: 2,
+            spark: true,
+          },
+    ];
   const out: string[] = [];
   for (const ds of datasets) {
     const base: AlsRunSpec = {
@@ -46,18 +52,27 @@ export async function benchAls(opts: { quick?: boolean } = {}): Promise<string> 
       alpha: 40,
     };
     const dir = path.join(benchData, `als-${ds.name}`);
-    if (!existsSync(path.join(dir, 'meta.json'))) await runJson(process.execPath, [child, 'export', JSON.stringify({ ...base, dir })]);
+    if (!existsSync(path.join(dir, 'meta.json')))
+      await runJson(process.execPath, [child, 'export', JSON.stringify({ ...base, dir })]);
     const rows: Array<Array<string | number>> = [];
     const ours: OurRun[] = [];
     const implicitAt = new Map<number, number>();
     for (const threads of [1, 2]) {
-      const peer = await runJson<PeerRun>(venvPython, [path.join(peers, 'implicit_als.py'), dir, '--threads', String(threads)], {
-        OPENBLAS_NUM_THREADS: '1',
-      });
+      const peer = await runJson<PeerRun>(
+        venvPython,
+        [path.join(peers, 'implicit_als.py'), dir, '--threads', String(threads)],
+        {
+          OPENBLAS_NUM_THREADS: '1',
+        },
+      );
       implicitAt.set(threads, peer.seconds_per_iteration);
       rows.push([`implicit ${peer.version}`, threads, peer.seconds_per_iteration, 1, '']);
       for (const backend of ['native', 'wasm'] as const) {
-        const r = await runJson<OurRun>(process.execPath, [child, 'train', JSON.stringify({ ...base, backend, threads })]);
+        const r = await runJson<OurRun>(process.execPath, [
+          child,
+          'train',
+          JSON.stringify({ ...base, backend, threads }),
+        ]);
         ours.push(r);
         rows.push([
           `recsys ${backend}`,
@@ -69,8 +84,19 @@ export async function benchAls(opts: { quick?: boolean } = {}): Promise<string> 
       }
     }
     if (ds.spark) {
-      const spark = await runJson<PeerRun>(venvPython, [path.join(peers, 'spark_als.py'), dir, '--threads', '2']);
-      rows.push([`spark ${spark.version} local[2]`, 2, spark.seconds_per_iteration, spark.seconds_per_iteration / implicitAt.get(2)!, '']);
+      const spark = await runJson<PeerRun>(venvPython, [
+        path.join(peers, 'spark_als.py'),
+        dir,
+        '--threads',
+        '2',
+      ]);
+      rows.push([
+        `spark ${spark.version} local[2]`,
+        2,
+        spark.seconds_per_iteration,
+        spark.seconds_per_iteration / implicitAt.get(2)!,
+        '',
+      ]);
       const native2 = ours.find((r) => r.backend === 'native' && r.threads === 2)!;
       const wasm2 = ours.find((r) => r.backend === 'wasm' && r.threads === 2)!;
       rows.push([
@@ -86,7 +112,10 @@ export async function benchAls(opts: { quick?: boolean } = {}): Promise<string> 
     out.push(
       `### ${ds.label}: ${n1.nnz} interactions, 64 factors, ${ds.iterations} iterations`,
       '',
-      table(['trainer', 'threads', 's / iteration', '× implicit (same threads)', 'peak RSS / (CSR + factors)'], rows),
+      table(
+        ['trainer', 'threads', 's / iteration', '× implicit (same threads)', 'peak RSS / (CSR + factors)'],
+        rows,
+      ),
       '',
       `Scaling 1 → 2 threads (native): ${(n1.seconds_per_iteration / n2.seconds_per_iteration).toFixed(2)}×.`,
       '',

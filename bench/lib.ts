@@ -42,11 +42,13 @@ export function runJson<T = Record<string, unknown>>(
 }
 
 export function requireVenv(): void {
-  if (!existsSync(venvPython)) throw new Error('bench peers are not installed: run `bash bench/setup-peers.sh` first');
+  if (!existsSync(venvPython))
+    throw new Error('bench peers are not installed: run `bash bench/setup-peers.sh` first');
 }
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
-  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v);
+  const fmt = (v: string | number) =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v;
   const lines = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
   for (const r of rows) lines.push(`| ${r.map(fmt).join(' | ')} |`);
   return lines.join('\n');

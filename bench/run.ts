@@ -27,7 +27,9 @@ function replaceSection(doc: string, name: string, body: string): string {
   const block = `${begin}\n${body}\n${end}`;
   const i = doc.indexOf(begin);
   const j = doc.indexOf(end);
-  return i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  return i >= 0 && j > i
+    ? doc.slice(0, i) + block + doc.slice(j + end.length)
+    : `${doc.trimEnd()}\n\n${block}\n`;
 }
 
 let doc = existsSync(results) ? readFileSync(results, 'utf8') : '# Benchmark results\n';

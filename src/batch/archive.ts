@@ -40,8 +40,8 @@ export async function writeArchive(objects: ObjectStore, events: readonly Archiv
   const byDay = new Map<string, ArchiveEvent[]>();
   for (const e of events) {
     const day = dayOf(e.ts);
-    let list = byDay.get(day);
-    if (!list) byDay.set(day, (list = []));
+    const list = byDay.get(day) ?? [];
+    if (list.length === 0) byDay.set(day, list);
     list.push(e);
   }
   const keys: string[] = [];

@@ -3,9 +3,8 @@
  * file or a seeded split, optionally save the model. With --json, one JSON object on stdout.
  */
 import { availableParallelism } from 'node:os';
-import { Option } from 'commander';
-import { Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
 import { resolveBackend } from '../compute/backends.js';
 import type { BackendName } from '../compute/kernels.js';
 import { ComputePool } from '../compute/pool.js';

@@ -3,7 +3,7 @@
  * task carries the arena handle (shared by structured clone, never copied) and replaces
  * each view by its byte offset and length, which the worker turns back into views.
  */
-import { Arena, type ArenaHandle } from './arena.js';
+import type { Arena, ArenaHandle } from './arena.js';
 import type { BackendName, ExplicitStepArgs, ImplicitStepArgs, TopKArgs } from './kernels.js';
 
 export type KernelOp =

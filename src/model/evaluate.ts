@@ -49,7 +49,7 @@ export async function evaluateRanking(
   for (let u = 0; u < nUsers; u++) if (testItems.indptr[u + 1] > testItems.indptr[u]) users.push(u);
   const dims = model.scoringDims;
   const queries = new Float32Array(users.length * dims);
-  users.forEach((u, r) => queries.set(model.queryFor(model.userVector(u)), r * dims));
+  for (const [r, u] of users.entries()) queries.set(model.queryFor(model.userVector(u)), r * dims);
   const scorer = await Scorer.create(backend, model.scoringItems(), nItems, dims, {
     maxK: k,
     slots: pool?.threads ?? 1,

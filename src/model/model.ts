@@ -3,7 +3,7 @@
  * items a user has already seen). It can be saved, loaded back and asked for
  * recommendations without retraining; serving, speed and batch layers all use this class.
  */
-import type { AlsParams } from './params.js';
+
 import {
   factorTableFromIPC,
   factorTableToIPC,
@@ -12,6 +12,7 @@ import {
   readModelFile,
   writeFolderAtomically,
 } from './artifact.js';
+import type { AlsParams } from './params.js';
 
 export interface ModelMeta {
   version: string;

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { Arena } from '../../src/compute/arena.js';
 import { BACKENDS, loadKernels } from '../../src/compute/backends.js';
 import { choleskySolve } from '../../src/compute/js.js';
-import type { BackendName, Csr, Kernels } from '../../src/compute/kernels.js';
+import type { BackendName, Csr } from '../../src/compute/kernels.js';
 import { Rng } from '../../src/compute/random.js';
 import { rowPenalties } from '../../src/model/penalty.js';
 
@@ -24,8 +24,12 @@ function randomCsr(
   const vals: number[] = [];
   for (let r = 0; r < nRows; r++) {
     // Every third row is empty to cover the zero-interaction path.
-    if (r % 3 !== 2)
-      for (let c = 0; c < nCols; c++) if (rng.next() < density) idx.push(c), vals.push(value());
+    for (let c = 0; r % 3 !== 2 && c < nCols; c++) {
+      if (rng.next() < density) {
+        idx.push(c);
+        vals.push(value());
+      }
+    }
     indptr[r + 1] = idx.length;
   }
   const indices = arena.i32(Math.max(1, idx.length));

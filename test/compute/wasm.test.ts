@@ -141,7 +141,18 @@ describe('wasm kernels', () => {
         const rowStart = 1;
         const rowEnd = nRows - 1;
         const before = out.slice();
-        const args = { csr, rowStart, rowEnd, other, otherBias, factors: f, rowReg: rowPenalties(csr.indptr, lambda, 1, arena), biasReg: 1, globalMean: mu, useBias };
+        const args = {
+          csr,
+          rowStart,
+          rowEnd,
+          other,
+          otherBias,
+          factors: f,
+          rowReg: rowPenalties(csr.indptr, lambda, 1, arena),
+          biasReg: 1,
+          globalMean: mu,
+          useBias,
+        };
         k.explicitHalfStep({ ...args, out, outBias });
         const jsOut = before.slice();
         const jsBias = new Float32Array(nRows).fill(9);
@@ -210,7 +221,15 @@ describe('wasm kernels', () => {
       outBias: arena.f32(1),
     };
     assert.throws(
-      () => k.explicitHalfStep({ ...args, factors: 3, rowReg: arena.f32(1), biasReg: 1, globalMean: 0, useBias: false }),
+      () =>
+        k.explicitHalfStep({
+          ...args,
+          factors: 3,
+          rowReg: arena.f32(1),
+          biasReg: 1,
+          globalMean: 0,
+          useBias: false,
+        }),
       /not positive definite/,
     );
   });

@@ -60,7 +60,11 @@ describe('fold-in', () => {
   before(async () => {
     pool = new ComputePool(2);
     explicit = (
-      await fitAls(planted, { ...DEFAULT_PARAMS.explicit, factors: 8, iterations: 10, lambda: 0.05 }, { backend: 'js', pool })
+      await fitAls(
+        planted,
+        { ...DEFAULT_PARAMS.explicit, factors: 8, iterations: 10, lambda: 0.05 },
+        { backend: 'js', pool },
+      )
     ).model;
     const keep = [...planted.values.keys()].filter((e) => planted.values[e] > 3.2);
     implicitData = {
@@ -87,8 +91,13 @@ describe('fold-in', () => {
         assert.equal(got.entries, items.length);
         const trained = explicit.userVector(u);
         assert.ok(cosine(got.vector, trained) > 0.95, `cosine ${cosine(got.vector, trained)} for user ${u}`);
-        assert.ok(Math.abs(got.bias - explicit.userBias[u]) < 0.2, `bias ${got.bias} vs ${explicit.userBias[u]}`);
-        const overlap = topItems(explicit, got.vector, 10).filter((i) => topItems(explicit, trained, 10).includes(i));
+        assert.ok(
+          Math.abs(got.bias - explicit.userBias[u]) < 0.2,
+          `bias ${got.bias} vs ${explicit.userBias[u]}`,
+        );
+        const overlap = topItems(explicit, got.vector, 10).filter((i) =>
+          topItems(explicit, trained, 10).includes(i),
+        );
         assert.ok(overlap.length >= 7, `top-10 overlap ${overlap.length}`);
       }
     });
@@ -102,7 +111,9 @@ describe('fold-in', () => {
         assert.equal(got.bias, 0);
         const trained = implicit.userVector(u);
         assert.ok(cosine(got.vector, trained) > 0.9, `cosine ${cosine(got.vector, trained)} for user ${u}`);
-        const overlap = topItems(implicit, got.vector, 10).filter((i) => topItems(implicit, trained, 10).includes(i));
+        const overlap = topItems(implicit, got.vector, 10).filter((i) =>
+          topItems(implicit, trained, 10).includes(i),
+        );
         assert.ok(overlap.length >= 6, `top-10 overlap ${overlap.length}`);
       }
     });
@@ -113,7 +124,10 @@ describe('fold-in', () => {
     const once = fold.solve([5, 9], [4, 2]);
     const twice = fold.solve([5, 9, 5], [1, 2, 4]); // explicit: the last rating wins
     assert.deepEqual(twice.vector, once.vector);
-    assert.equal(fold.solve([], []).vector.every((x) => x === 0), true);
+    assert.equal(
+      fold.solve([], []).vector.every((x) => x === 0),
+      true,
+    );
     assert.throws(() => fold.solve([150], [1]), /item index 150/);
     assert.throws(() => fold.solve([1], [Number.NaN]), /finite/);
     assert.throws(() => fold.solve([1, 2], [1]), /differ in length/);

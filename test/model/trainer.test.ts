@@ -68,8 +68,9 @@ describe('ALS trainer', () => {
     let n = 0;
     for (let e = 0; e < planted.rows.length; e++) {
       if (planted.values[e] < 3.3) continue;
-      if (n++ % 5 === 0) testRows.push(planted.rows[e]), testCols.push(planted.cols[e]);
-      else rows.push(planted.rows[e]), cols.push(planted.cols[e]);
+      const [rs, cs] = n++ % 5 === 0 ? [testRows, testCols] : [rows, cols];
+      rs.push(planted.rows[e]);
+      cs.push(planted.cols[e]);
     }
     const data = {
       ...planted,
