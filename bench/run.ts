@@ -7,6 +7,7 @@ import path from 'node:path';
 import { benchAls } from './als.js';
 import { repoRoot } from './lib.js';
 import { benchQuality } from './quality.js';
+import { benchServing } from './serving.js';
 import { benchTopK } from './topk.js';
 
 const args = process.argv.slice(2);
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<string>> = {
   als: () => benchAls({ quick }),
   topk: () => benchTopK(),
   quality: () => benchQuality(),
+  serving: () => benchServing(),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {

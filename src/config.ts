@@ -15,6 +15,36 @@ export interface S3Config {
   bucket: string;
 }
 
+/** The HTTP/WebSocket serving role (src/serving). */
+export interface ServingConfig {
+  /**
+   * Keys accepted in `x-api-key` by the event, feedback and admin endpoints (RECSYS_API_KEYS,
+   * comma-separated). Empty: those endpoints are open (the server logs a warning at start).
+   */
+  apiKeys: string[];
+  /** Read endpoints (recommendations, similar, popular, stream) answer without a key (RECSYS_PUBLIC_READS). */
+  publicReads: boolean;
+  /** Token bucket per API key: requests per second (RECSYS_RATE_LIMIT, 0 = off) and burst (RECSYS_RATE_BURST). */
+  rateLimit: number;
+  rateBurst: number;
+  /**
+   * The same per client address for requests without a key (RECSYS_IP_RATE_LIMIT, 0 = off, the
+   * default: behind a load balancer every client shares the balancer's address).
+   */
+  ipRateLimit: number;
+  /** Origins allowed by CORS (RECSYS_CORS_ORIGINS, comma-separated; "*" for any; empty: no CORS headers). */
+  corsOrigins: string[];
+  /** Largest request body accepted; larger ones get 413 (RECSYS_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** In-process cache of serialized answers: users kept (RECSYS_L0_SIZE, 0 = off) and time to live (RECSYS_L0_TTL_MS). */
+  l0Size: number;
+  l0TtlMs: number;
+  /** Time to live of a user's candidates in the shared cache (RECSYS_L1_TTL_MS). */
+  l1TtlMs: number;
+  /** Bound on one cache or database call on the request path (RECSYS_STORE_TIMEOUT_MS). */
+  storeTimeoutMs: number;
+}
+
 export interface RecsysConfig {
   mode: Mode;
   /** Embedded mode's files: <dataDir>/pg (PGlite), <dataDir>/objects. Absolute. */
@@ -28,6 +58,7 @@ export interface RecsysConfig {
   busPartitions: number;
   /** Bound on reaching any server at start. */
   connectTimeoutMs: number;
+  serving: ServingConfig;
 }
 
 /** The JSON file's shape (and of overrides): every key optional. */
@@ -40,7 +71,15 @@ export interface ConfigInput {
   s3?: Partial<S3Config>;
   busPartitions?: number | string;
   connectTimeoutMs?: number | string;
+  serving?: ServingInput;
 }
+
+/** ServingConfig as found in the file or environment: lists may be comma-separated strings, numbers strings. */
+export type ServingInput = {
+  [K in keyof ServingConfig]?: ServingConfig[K] extends string[]
+    ? string | string[]
+    : ServingConfig[K] | string;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -68,8 +107,22 @@ const FILE_KEYS = new Set([
   's3',
   'busPartitions',
   'connectTimeoutMs',
+  'serving',
 ]);
 const S3_KEYS = new Set(['endpoint', 'accessKey', 'secretKey', 'bucket']);
+const SERVING_KEYS = new Set<string>([
+  'apiKeys',
+  'publicReads',
+  'rateLimit',
+  'rateBurst',
+  'ipRateLimit',
+  'corsOrigins',
+  'maxBodyBytes',
+  'l0Size',
+  'l0TtlMs',
+  'l1TtlMs',
+  'storeTimeoutMs',
+]);
 
 export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
   const env = opts.env ?? process.env;
@@ -90,10 +143,25 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
     },
     busPartitions: env.RECSYS_BUS_PARTITIONS,
     connectTimeoutMs: env.RECSYS_CONNECT_TIMEOUT_MS,
+    serving: {
+      apiKeys: env.RECSYS_API_KEYS,
+      publicReads: env.RECSYS_PUBLIC_READS,
+      rateLimit: env.RECSYS_RATE_LIMIT,
+      rateBurst: env.RECSYS_RATE_BURST,
+      ipRateLimit: env.RECSYS_IP_RATE_LIMIT,
+      corsOrigins: env.RECSYS_CORS_ORIGINS,
+      maxBodyBytes: env.RECSYS_MAX_BODY_BYTES,
+      l0Size: env.RECSYS_L0_SIZE,
+      l0TtlMs: env.RECSYS_L0_TTL_MS,
+      l1TtlMs: env.RECSYS_L1_TTL_MS,
+      storeTimeoutMs: env.RECSYS_STORE_TIMEOUT_MS,
+    },
   };
   const layers = [opts.overrides ?? {}, fromEnv, file];
   const pick = <K extends keyof ConfigInput>(key: K) => firstSet(layers.map((l) => l[key]));
   const pickS3 = (key: keyof S3Config) => firstSet(layers.map((l) => l.s3?.[key]));
+  const pickServing = <K extends keyof ServingConfig>(key: K) =>
+    firstSet(layers.map((l) => l.serving?.[key]));
 
   const mode = pick('mode') ?? 'embedded';
   if (mode !== 'embedded' && mode !== 'services') {
@@ -109,6 +177,39 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
     problems,
   );
 
+  const rateLimit = number('RECSYS_RATE_LIMIT', pickServing('rateLimit') ?? 1000, 0, 1e9, problems);
+  const serving: ServingConfig = {
+    apiKeys: list(pickServing('apiKeys')),
+    publicReads: flag('RECSYS_PUBLIC_READS', pickServing('publicReads') ?? true, problems),
+    rateLimit,
+    rateBurst: number(
+      'RECSYS_RATE_BURST',
+      pickServing('rateBurst') ?? Math.max(1, 2 * rateLimit),
+      1,
+      1e9,
+      problems,
+    ),
+    ipRateLimit: number('RECSYS_IP_RATE_LIMIT', pickServing('ipRateLimit') ?? 0, 0, 1e9, problems),
+    corsOrigins: list(pickServing('corsOrigins')),
+    maxBodyBytes: integer(
+      'RECSYS_MAX_BODY_BYTES',
+      pickServing('maxBodyBytes') ?? 1 << 20,
+      64,
+      1 << 30,
+      problems,
+    ),
+    l0Size: integer('RECSYS_L0_SIZE', pickServing('l0Size') ?? 50_000, 0, 1e8, problems),
+    l0TtlMs: integer('RECSYS_L0_TTL_MS', pickServing('l0TtlMs') ?? 5000, 1, 86_400_000, problems),
+    l1TtlMs: integer('RECSYS_L1_TTL_MS', pickServing('l1TtlMs') ?? 600_000, 1, 30 * 86_400_000, problems),
+    storeTimeoutMs: integer(
+      'RECSYS_STORE_TIMEOUT_MS',
+      pickServing('storeTimeoutMs') ?? 1000,
+      1,
+      600_000,
+      problems,
+    ),
+  };
+
   const config: RecsysConfig = {
     mode: mode as Mode,
     dataDir,
@@ -118,6 +219,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
     s3: null,
     busPartitions,
     connectTimeoutMs,
+    serving,
   };
   if (mode === 'services') {
     // Every server is required: a silent fallback to embedded would split state between two stores.
@@ -168,6 +270,18 @@ function readConfigFile(file: string, problems: string[]): ConfigInput {
       for (const key of Object.keys(s3)) {
         if (!S3_KEYS.has(key))
           problems.push(`config file ${file}: unknown key "s3.${key}" (known: ${[...S3_KEYS].join(', ')})`);
+      }
+  }
+  const serving = obj.serving;
+  if (serving !== undefined) {
+    if (typeof serving !== 'object' || serving === null || Array.isArray(serving))
+      problems.push(`config file ${file}: "serving" must be an object`);
+    else
+      for (const key of Object.keys(serving)) {
+        if (!SERVING_KEYS.has(key))
+          problems.push(
+            `config file ${file}: unknown key "serving.${key}" (known: ${[...SERVING_KEYS].join(', ')})`,
+          );
       }
   }
   for (const key of ['mode', 'dataDir', 'databaseUrl', 'redisUrl'] as const) {
@@ -225,6 +339,31 @@ function brokers(value: string | string[] | undefined, problems: string[]): stri
     }
   }
   return list;
+}
+
+/** A list from a comma-separated string or an array; blanks dropped. */
+function list(value: string | string[] | undefined): string[] {
+  return (Array.isArray(value) ? value : (value ?? '').split(','))
+    .map((v) => String(v).trim())
+    .filter(Boolean);
+}
+
+function flag(name: string, value: boolean | string, problems: string[]): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  problems.push(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  return true;
+}
+
+function number(name: string, value: number | string, min: number, max: number, problems: string[]): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    problems.push(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return min;
+  }
+  return n;
 }
 
 function integer(name: string, value: number | string, min: number, max: number, problems: string[]): number {

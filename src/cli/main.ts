@@ -3,8 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
-
-
+import { serveCommand } from './serve.js';
+import { startCommand } from './start.js';
 import { trainCommand } from './train.js';
 
 const program = new Command('recsys')
@@ -15,8 +15,8 @@ const program = new Command('recsys')
 program.addCommand(trainCommand());
 program.addCommand(recommendCommand());
 program.addCommand(migrateCommand());
-
-
+program.addCommand(serveCommand());
+program.addCommand(startCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,78 @@
+/**
+ * What `recsys serve` and `recsys start` share: open the stores, follow the active model,
+ * start the HTTP/WebSocket server, and shut everything down cleanly on SIGINT/SIGTERM.
+ */
+import { availableParallelism } from 'node:os';
+import { runTraining } from '../batch/train-job.js';
+import { resolveBackend } from '../compute/backends.js';
+import type { BackendName } from '../compute/kernels.js';
+import { ComputePool } from '../compute/pool.js';
+import type { RecsysConfig } from '../config.js';
+import { logger } from '../logger.js';
+import { ActiveModel } from '../model/active.js';
+import { DEFAULT_PARAMS } from '../model/params.js';
+import { startServer } from '../serving/server.js';
+import type { Stores } from '../stores/index.js';
+import { openFrom } from './stores-option.js';
+
+export interface RunServerOptions {
+  port: number;
+  host: string;
+  backend?: BackendName;
+  /** Runs after the stores open and before serving (imports, first training). */
+  prepare?: (ctx: ServerContext) => Promise<void>;
+}
+
+export interface ServerContext {
+  config: RecsysConfig;
+  stores: Stores;
+  models: ActiveModel;
+  pool: ComputePool;
+  backend: BackendName;
+  train: () => Promise<{ version: string }>;
+}
+
+export async function runServer(config: RecsysConfig, opts: RunServerOptions): Promise<void> {
+  const stores = await openFrom(config);
+  const backend = await resolveBackend(opts.backend);
+  const pool = new ComputePool(Math.max(1, availableParallelism()));
+  const models = new ActiveModel(stores, {
+    backend,
+    onError: (err) => logger.warn({ err }, 'model reload failed'),
+  });
+  const train = async () => {
+    const r = await runTraining(stores, { params: DEFAULT_PARAMS.explicit, backend, pool });
+    await models.use(r.model);
+    logger.info(
+      { version: r.model.meta.version, metrics: r.metrics, precomputed: r.precomputed },
+      'model trained',
+    );
+    return { version: r.model.meta.version };
+  };
+  const ctx: ServerContext = { config, stores, models, pool, backend, train };
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await server?.close();
+    await models.stop();
+    await pool.destroy();
+    await stores.close();
+  };
+  try {
+    await models.start();
+    await opts.prepare?.(ctx);
+    server = await startServer(
+      { config, stores, models, logger, backend, train },
+      { port: opts.port, host: opts.host },
+    );
+  } catch (err) {
+    await shutdown('error').catch(() => undefined);
+    throw err;
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void shutdown(signal).then(() => process.exit(0));
+    });
+  }
+  process.stdout.write(`listening on http://${opts.host}:${server.port}\n`);
+}

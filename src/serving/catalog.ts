@@ -1,0 +1,71 @@
+/**
+ * The item catalog as serving needs it: each item's category and whether it may be
+ * recommended (items.active). Loaded from the relational store and refreshed in the
+ * background; while the store is down the last copy stays in use. Items absent from the
+ * table count as active and without a category (a model may know items before the catalog).
+ */
+import type { Stores } from '../stores/index.js';
+import type { StoreLogger } from '../stores/logger.js';
+import type { CircuitBreaker } from './breaker.js';
+
+interface ItemInfo {
+  category: string | null;
+  active: boolean;
+}
+
+export class Catalog {
+  private items = new Map<string, ItemInfo>();
+  /** Bumped on every reload, so structures derived from the catalog know when to rebuild. */
+  generation = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Stores['db'],
+    private readonly breaker: CircuitBreaker,
+    private readonly logger: StoreLogger,
+  ) {}
+
+  async refresh(): Promise<void> {
+    const { rows } = await this.breaker.run(() =>
+      this.db.query<{ item_id: string; category: string | null; active: boolean }>(
+        'SELECT item_id, category, active FROM items',
+      ),
+    );
+    const next = new Map<string, ItemInfo>();
+    for (const r of rows) next.set(r.item_id, { category: r.category, active: r.active });
+    this.items = next;
+    this.generation++;
+  }
+
+  /** Loads now (tolerating failure) and then every `everyMs`. */
+  async start(everyMs: number): Promise<void> {
+    await this.refresh().catch((err) =>
+      this.logger.warn({ err }, 'catalog not loaded; serving without categories'),
+    );
+    this.timer = setInterval(() => {
+      this.refresh().catch((err) =>
+        this.logger.debug({ err }, 'catalog refresh failed; keeping the last copy'),
+      );
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  isActive(itemId: string): boolean {
+    return this.items.get(itemId)?.active ?? true;
+  }
+
+  /** May `itemId` appear in an answer restricted to `category` (null: no restriction)? */
+  allows(itemId: string, category: string | null): boolean {
+    const info = this.items.get(itemId);
+    if (!info) return category === null;
+    return info.active && (category === null || info.category === category);
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * The OpenAPI 3.1 description of every endpoint, served at /openapi.json. Request bodies
+ * use the same schema objects the server validates with (schemas.ts).
+ */
+import {
+  anonymousSchema,
+  EVENT_TYPES,
+  eventSchema,
+  eventsBodySchema,
+  feedbackSchema,
+  MAX_EXCLUDE,
+  MAX_ID_LENGTH,
+  MAX_K,
+} from './schemas.js';
+
+const json = (schema: object, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const err = (description: string) => json(ref('Error'), description);
+
+const kParam = {
+  name: 'k',
+  in: 'query',
+  description: 'How many items',
+  schema: { type: 'integer', minimum: 1, maximum: MAX_K, default: 10 },
+};
+const categoryParam = {
+  name: 'category',
+  in: 'query',
+  description: 'Only items of this category',
+  schema: { type: 'string', maxLength: MAX_ID_LENGTH },
+};
+const excludeParam = {
+  name: 'exclude',
+  in: 'query',
+  description: `Item ids never to return, comma-separated (at most ${MAX_EXCLUDE})`,
+  schema: { type: 'string' },
+};
+const idPath = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH },
+});
+
+const common = {
+  '400': err('Invalid input'),
+  '429': err('Rate limit exceeded (see Retry-After)'),
+  '500': err('Internal error'),
+};
+const keyed = { '401': err('Missing or invalid API key'), ...common };
+const listAnswer = (description: string) => ({ '200': json(ref('Recommendations'), description), ...common });
+
+export function openApiDocument(serverVersion: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'recsys',
+      version: serverVersion,
+      description:
+        'Real-time recommendations: ALS models served from an in-process cache, a shared cache and the relational store, with a speed layer folding in new events. Every recommendation answer carries rec_id (join key for feedback), model_version and source.',
+    },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string', description: 'Stable machine-readable code, e.g. invalid_events' },
+                message: { type: 'string' },
+                details: { description: 'Per-item problems, e.g. [{index, reason}] for event batches' },
+              },
+            },
+          },
+        },
+        ScoredItem: {
+          type: 'object',
+          required: ['item_id', 'score'],
+          properties: { item_id: { type: 'string' }, score: { type: 'number' } },
+        },
+        Recommendations: {
+          type: 'object',
+          required: ['rec_id', 'model_version', 'source', 'items'],
+          properties: {
+            rec_id: {
+              type: 'string',
+              format: 'uuid',
+              description: 'Identifies this answer; send it back with feedback',
+            },
+            user_id: { type: 'string' },
+            item_id: { type: 'string', description: 'The item similar items were asked for' },
+            model_version: { type: ['string', 'null'] },
+            source: {
+              enum: ['l0', 'l1', 'l2', 'batch', 'realtime', 'popular'],
+              description:
+                "l0: in-process cache; l1: shared cache; batch: the batch layer's answer; realtime: scored now from the speed layer's vector (or a fold-in); l2: scored now from the model's factors; popular: popular items (unknown user or no model)",
+            },
+            items: { type: 'array', items: ref('ScoredItem') },
+            ignored_items: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Anonymous sessions: items the model does not know',
+            },
+          },
+        },
+        Event: eventSchema,
+        EventsBody: eventsBodySchema,
+        EventsAccepted: {
+          type: 'object',
+          required: ['accepted', 'event_ids'],
+          properties: {
+            accepted: { type: 'integer' },
+            event_ids: { type: 'array', items: { type: 'string', format: 'uuid' } },
+          },
+        },
+        Feedback: feedbackSchema,
+        FeedbackRecorded: {
+          type: 'object',
+          required: ['id', 'rec_id', 'user_id'],
+          properties: { id: { type: 'integer' }, rec_id: { type: 'string' }, user_id: { type: 'string' } },
+        },
+        AnonymousRequest: anonymousSchema,
+        Model: {
+          type: 'object',
+          properties: {
+            version: { type: 'string' },
+            algorithm: { type: 'string' },
+            params: { type: 'object' },
+            metrics: { type: 'object' },
+            artifact_uri: { type: 'string' },
+            status: { enum: ['candidate', 'active', 'retired'] },
+            created_at: { type: 'string', format: 'date-time' },
+            activated_at: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+        Readiness: {
+          type: 'object',
+          properties: {
+            status: { enum: ['ready', 'not_ready'] },
+            model_version: { type: ['string', 'null'] },
+            checks: { type: 'object', additionalProperties: { type: 'string' } },
+          },
+        },
+      },
+    },
+    paths: {
+      '/v1/recommendations/{userId}': {
+        get: {
+          summary: 'Top-k items for a user',
+          description:
+            'From the in-process cache, the shared cache, the batch answer or the speed layer\'s vector; an unknown user gets popular items (source "popular"). k items come back whenever the catalog has that many allowed items.',
+          parameters: [
+            idPath('userId', 'The user'),
+            kParam,
+            {
+              name: 'exclude_seen',
+              in: 'query',
+              description: 'Leave out items the user interacted with',
+              schema: { type: 'boolean', default: true },
+            },
+            categoryParam,
+            excludeParam,
+          ],
+          responses: listAnswer('Recommendations for the user'),
+        },
+      },
+      '/v1/recommendations/anonymous': {
+        post: {
+          summary: 'Recommendations for a session without a user id (fold-in)',
+          requestBody: { required: true, ...json(ref('AnonymousRequest'), 'The session') },
+          responses: {
+            ...listAnswer('Recommendations for the session (source realtime; popular when no item is known)'),
+            '413': err('Body too large'),
+            '415': err('Body is not JSON'),
+          },
+        },
+      },
+      '/v1/similar/{itemId}': {
+        get: {
+          summary: 'Items nearest to an item (cosine similarity of factors)',
+          parameters: [idPath('itemId', 'The item'), kParam, categoryParam],
+          responses: {
+            ...listAnswer('Similar items, the item itself left out'),
+            '404': err('The model does not know the item'),
+            '503': err('No model loaded'),
+          },
+        },
+      },
+      '/v1/items/popular': {
+        get: {
+          summary: 'Popular items (most interactions in the last 24 h, else in training)',
+          parameters: [kParam, categoryParam, excludeParam],
+          responses: listAnswer('Popular items'),
+        },
+      },
+      '/v1/events': {
+        post: {
+          summary: 'Record interactions',
+          description: `One event or an array of up to 1000; published to the event bus keyed by user id. Event types: ${EVENT_TYPES.join(', ')}. If any event is invalid, none is published.`,
+          security: [{ apiKey: [] }],
+          requestBody: { required: true, ...json(ref('EventsBody'), 'Events') },
+          responses: {
+            '202': json(ref('EventsAccepted'), 'Published; the ids of the events in order'),
+            ...keyed,
+            '413': err('Body too large'),
+            '415': err('Body is not JSON'),
+            '503': err('The event bus is unavailable'),
+          },
+        },
+      },
+      '/v1/feedback': {
+        post: {
+          summary: 'Record a reaction to a served answer',
+          security: [{ apiKey: [] }],
+          requestBody: { required: true, ...json(ref('Feedback'), 'Feedback') },
+          responses: {
+            '201': json(ref('FeedbackRecorded'), 'Stored'),
+            ...keyed,
+            '404': err('Unknown rec_id (send user_id to record it anyway)'),
+            '409': err('user_id differs from the user the answer was served to'),
+            '503': err('The relational store is unavailable'),
+          },
+        },
+      },
+      '/v1/stream': {
+        get: {
+          summary: "WebSocket: pushes a user's new recommendations",
+          description:
+            'Upgrade to a WebSocket, then send {"subscribe": userId} or {"unsubscribe": userId}; the server replies {"subscribed": userId} / {"unsubscribed": userId} and sends {"type": "recommendations", "user_id", "model_version", "items"} whenever the user\'s recommendations change.',
+          responses: {
+            '101': { description: 'Switching protocols' },
+            '401': err('An API key is needed (x-api-key header or api_key query parameter)'),
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          summary: 'Liveness',
+          responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'Alive') },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: stores reachable and a model loaded',
+          responses: {
+            '200': json(ref('Readiness'), 'Ready'),
+            '503': json(ref('Readiness'), 'Not ready; checks say why'),
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': {
+              description: 'Text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document') },
+        },
+      },
+      '/dashboard': {
+        get: {
+          summary: 'Built-in dashboard',
+          responses: {
+            '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+      '/v1/admin/train': {
+        post: {
+          summary: 'Train and publish a model now',
+          security: [{ apiKey: [] }],
+          responses: {
+            '200': json({ type: 'object', properties: { version: { type: 'string' } } }, 'The new model'),
+            ...keyed,
+            '501': err('This process cannot train'),
+          },
+        },
+      },
+      '/v1/admin/models': {
+        get: {
+          summary: 'Models in the registry',
+          security: [{ apiKey: [] }],
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  serving: { type: ['string', 'null'] },
+                  models: { type: 'array', items: ref('Model') },
+                },
+              },
+              'Newest first; serving is the version this process serves',
+            ),
+            ...keyed,
+            '503': err('The relational store is unavailable'),
+          },
+        },
+      },
+      '/v1/admin/models/{version}/activate': {
+        post: {
+          summary: 'Make a model the active one',
+          security: [{ apiKey: [] }],
+          parameters: [idPath('version', 'The model version')],
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  version: { type: 'string' },
+                  status: { const: 'active' },
+                  serving: { type: ['string', 'null'] },
+                },
+              },
+              'Activated; this process serves it now, others within moments',
+            ),
+            ...keyed,
+            '404': err('No such model'),
+          },
+        },
+      },
+    },
+  };
+}

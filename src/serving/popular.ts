@@ -1,0 +1,82 @@
+/**
+ * Popular items, the cold-start answer: items with the most recent interactions (last 24 h
+ * of rt_user_interactions, dismissals left out), else — no recent events, or the store is
+ * down — the active model's most interacted items in training. Recomputed in the background
+ * every few seconds, so answering costs nothing on the request path.
+ */
+import type { Stores } from '../stores/index.js';
+import type { StoreLogger } from '../stores/logger.js';
+import type { CircuitBreaker } from './breaker.js';
+import type { ModelView, Ranked } from './model-view.js';
+
+/** How many popular items are kept (filters such as category are applied to these). */
+export const POPULAR_DEPTH = 1000;
+
+export class PopularItems {
+  private recent: Ranked = { items: [], scores: [] };
+  private timer: NodeJS.Timeout | null = null;
+  private merged: { recent: Ranked; version: string | null; list: Ranked } | null = null;
+
+  constructor(
+    private readonly db: Stores['db'],
+    private readonly breaker: CircuitBreaker,
+    private readonly view: () => ModelView | null,
+    private readonly logger: StoreLogger,
+  ) {}
+
+  async refresh(): Promise<void> {
+    const { rows } = await this.breaker.run(() =>
+      this.db.query<{ item_id: string; n: number }>(
+        `SELECT item_id, count(*)::int AS n FROM rt_user_interactions
+          WHERE ts > now() - interval '24 hours' AND type <> 'dismiss'
+          GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1`,
+        [POPULAR_DEPTH],
+      ),
+    );
+    this.recent = { items: rows.map((r) => r.item_id), scores: rows.map((r) => r.n) };
+  }
+
+  async start(everyMs: number): Promise<void> {
+    await this.refresh().catch((err) =>
+      this.logger.warn({ err }, "popular items not loaded; using the model's"),
+    );
+    this.timer = setInterval(() => {
+      this.refresh().catch((err) =>
+        this.logger.debug({ err }, 'popular items refresh failed; keeping the last list'),
+      );
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * The current list, most popular first: recently popular items (score: interactions in the
+   * last 24 h), then the model's most interacted training items not already listed (score 0
+   * when after recent ones), so a short recent list still fills k. Empty with neither.
+   */
+  list(): Ranked {
+    const view = this.view();
+    const version = view?.version ?? null;
+    if (this.merged && this.merged.recent === this.recent && this.merged.version === version)
+      return this.merged.list;
+    const fallback = view?.trainingPopularity(POPULAR_DEPTH) ?? { items: [], scores: [] };
+    let list: Ranked;
+    if (this.recent.items.length === 0) list = fallback;
+    else {
+      const items = [...this.recent.items];
+      const scores = [...this.recent.scores];
+      const seen = new Set(items);
+      for (let j = 0; j < fallback.items.length && items.length < POPULAR_DEPTH; j++) {
+        if (seen.has(fallback.items[j])) continue;
+        items.push(fallback.items[j]);
+        scores.push(0);
+      }
+      list = { items, scores };
+    }
+    this.merged = { recent: this.recent, version, list };
+    return list;
+  }
+}

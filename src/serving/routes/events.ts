@@ -1,0 +1,72 @@
+/**
+ * POST /v1/events: one event or an array of up to MAX_EVENTS, validated as a whole — if any
+ * is invalid the answer lists every bad one (index and reason) and nothing is published, so
+ * a client can fix and resend the batch without creating duplicates. Valid events get an
+ * event_id and ts when they lack them and go to the event bus keyed by user id (one user's
+ * events stay ordered in one partition); 202 carries the ids.
+ */
+import { randomUUID } from 'node:crypto';
+import { INTERACTIONS_TOPIC } from '../../stores/index.js';
+import type { Serving } from '../context.js';
+import { badRequest } from '../errors.js';
+import type { HttpKit } from '../http.js';
+import { describeErrors, type EventInput, MAX_EVENTS } from '../schemas.js';
+
+/** An event as published on the bus (DESIGN.md §4): ids and time always present, ts ISO-8601 UTC. */
+export interface InteractionMessage {
+  event_id: string;
+  user_id: string;
+  item_id: string;
+  type: EventInput['type'];
+  value?: number;
+  ts: string;
+}
+
+export function eventRoutes(kit: HttpKit, s: Serving): void {
+  kit.post('/v1/events', { name: 'POST /v1/events', access: 'key', body: true }, async (ctx) => {
+    const body = ctx.body;
+    const list: unknown[] = Array.isArray(body) ? body : [body];
+    if (list.length === 0) throw badRequest('empty_batch', 'the array holds no events');
+    if (list.length > MAX_EVENTS)
+      throw badRequest('too_many_events', `at most ${MAX_EVENTS} events per request, got ${list.length}`);
+    const bad: Array<{ index: number; reason: string }> = [];
+    const events: InteractionMessage[] = [];
+    const now = new Date().toISOString();
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      if (!s.validators.event(e)) {
+        bad.push({ index: i, reason: describeErrors(s.validators.event.errors) });
+        continue;
+      }
+      events.push(normalize(e, now));
+    }
+    if (bad.length > 0) {
+      s.metrics.eventsRejected.inc(list.length);
+      throw badRequest(
+        'invalid_events',
+        `${bad.length} of ${list.length} events are invalid; none was accepted`,
+        bad,
+      );
+    }
+    await s.breakers.bus.run(() =>
+      s.stores.bus.publish(
+        INTERACTIONS_TOPIC,
+        events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
+      ),
+    );
+    s.metrics.eventsAccepted.inc(events.length);
+    ctx.json(202, { accepted: events.length, event_ids: events.map((e) => e.event_id) });
+  });
+}
+
+function normalize(e: EventInput, now: string): InteractionMessage {
+  const out: InteractionMessage = {
+    event_id: e.event_id?.toLowerCase() ?? randomUUID(),
+    user_id: e.user_id,
+    item_id: e.item_id,
+    type: e.type,
+    ts: e.ts === undefined ? now : new Date(e.ts).toISOString(),
+  };
+  if (e.value !== undefined) out.value = e.value;
+  return out;
+}

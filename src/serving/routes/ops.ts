@@ -1,0 +1,52 @@
+/**
+ * Operations endpoints, open to all: /healthz (the process answers), /readyz (stores
+ * reachable and a model loaded — each probe bounded by the store timeout, bypassing the
+ * circuit breakers so the answer reflects the stores now), /metrics, /openapi.json and
+ * /dashboard.
+ */
+import { withTimeout } from '../../stores/timeout.js';
+import type { Serving } from '../context.js';
+import { DASHBOARD_HTML } from '../dashboard.js';
+import type { HttpKit } from '../http.js';
+import { openApiDocument } from '../openapi.js';
+
+export function opsRoutes(kit: HttpKit, s: Serving, version: string): void {
+  const openapi = JSON.stringify(openApiDocument(version));
+
+  kit.get('/healthz', { name: 'GET /healthz', access: 'open' }, (ctx) => ctx.send(200, '{"status":"ok"}'));
+
+  kit.get('/readyz', { name: 'GET /readyz', access: 'open' }, async (ctx) => {
+    const ms = s.config.storeTimeoutMs;
+    const probe = async (op: () => Promise<unknown>) => {
+      try {
+        await withTimeout(op(), ms, () => new Error(`no answer within ${ms} ms`));
+        return 'ok';
+      } catch (err) {
+        return `unavailable: ${(err as Error).message}`;
+      }
+    };
+    const [db, cache] = await Promise.all([
+      probe(() => s.stores.db.query('SELECT 1')),
+      probe(() => s.stores.cache.get('recsys:readyz')),
+    ]);
+    const view = s.view();
+    const checks = { db, cache, model: view ? 'ok' : 'no model loaded' };
+    const ready = Object.values(checks).every((c) => c === 'ok');
+    ctx.json(ready ? 200 : 503, {
+      status: ready ? 'ready' : 'not_ready',
+      model_version: view?.version ?? null,
+      checks,
+    });
+  });
+
+  kit.get('/metrics', { name: 'GET /metrics', access: 'open' }, async (ctx) => {
+    const { body, contentType } = await s.metrics.render();
+    ctx.send(200, body, contentType);
+  });
+
+  kit.get('/openapi.json', { name: 'GET /openapi.json', access: 'open' }, (ctx) => ctx.send(200, openapi));
+
+  kit.get('/dashboard', { name: 'GET /dashboard', access: 'open' }, (ctx) =>
+    ctx.send(200, DASHBOARD_HTML, 'text/html; charset=utf-8'),
+  );
+}

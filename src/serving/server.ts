@@ -1,0 +1,279 @@
+/**
+ * startServer: the serving role on uWebSockets.js. Wires the stores, the active model and
+ * the caches into the routes, follows invalidations (user updates on the cache's pub/sub,
+ * model changes from ActiveModel), and listens. The caller owns the stores and the
+ * ActiveModel (started or not) and closes them after close().
+ *
+ *   const server = await startServer({ config, stores, models, logger, backend }, { port: 8080 });
+ *   …
+ *   await server.close();
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendName } from '../compute/kernels.js';
+import type { RecsysConfig } from '../config.js';
+import type { ActiveModel, LoadedModel } from '../model/active.js';
+import type { Stores } from '../stores/index.js';
+import type { StoreLogger } from '../stores/logger.js';
+import { ApiKeys } from './api-keys.js';
+import { CircuitBreaker } from './breaker.js';
+import { Catalog } from './catalog.js';
+import type { Serving } from './context.js';
+import { CorsPolicy } from './cors.js';
+import { HttpKit } from './http.js';
+import { L0Cache } from './l0-cache.js';
+import { L1Cache } from './l1-cache.js';
+import { L2Store } from './l2-store.js';
+import { ServingMetrics } from './metrics.js';
+import { ModelView } from './model-view.js';
+import { PopularItems } from './popular.js';
+import { RecIds } from './prepared-answer.js';
+import { RateLimiter } from './rate-limit.js';
+import { RecLog, type RecLogOptions } from './rec-log.js';
+import { Recommender } from './recommender.js';
+import { adminRoutes } from './routes/admin.js';
+import { eventRoutes } from './routes/events.js';
+import { feedbackRoutes } from './routes/feedback.js';
+import { itemRoutes } from './routes/items.js';
+import { opsRoutes } from './routes/ops.js';
+import { recommendationRoutes } from './routes/recommendations.js';
+import { compileValidators, MAX_ID_LENGTH } from './schemas.js';
+import { Stream } from './stream.js';
+import { parseUserUpdate, USER_UPDATES_CHANNEL } from './user-updates.js';
+import { loadUws, type us_listen_socket } from './uws.js';
+
+export interface ServerDeps {
+  config: RecsysConfig;
+  stores: Stores;
+  /** The model to serve; the server follows its changes (and clears L0 on each). */
+  models: ActiveModel;
+  /** pino logger (or anything with its error/warn/info/debug). */
+  logger: StoreLogger;
+  /** Kernels for fold-in and similar-items scoring. */
+  backend: BackendName;
+  /** Trains and publishes a model; POST /v1/admin/train answers 501 without it. */
+  train?: () => Promise<{ version: string }>;
+}
+
+export interface ServerOptions {
+  /** 0 picks a free port (see RunningServer.port). */
+  port: number;
+  /** Address to bind (default 127.0.0.1; "0.0.0.0" for every interface). */
+  host?: string;
+  /** Background refresh periods, ms (defaults: popular items 10 s, catalog 60 s). */
+  refresh?: { popularMs?: number; catalogMs?: number };
+  recLog?: RecLogOptions;
+  /** Candidates kept per user in L1 for filtering (default 100). */
+  candidates?: number;
+}
+
+export interface RunningServer {
+  port: number;
+  /** Stops listening, closes connections, writes queued log rows. Leaves stores and model open. */
+  close(): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps, opts: ServerOptions): Promise<RunningServer> {
+  const uws = loadUws();
+  const { stores, logger } = deps;
+  const cfg = deps.config.serving;
+  let view: ModelView | null = null;
+  // Assigned below; the metrics' gauges only read them when scraped.
+  let recLog: RecLog | undefined;
+  let stream: Stream | undefined;
+  const metrics = new ServingMetrics({
+    recLogQueue: () => recLog?.queued ?? 0,
+    wsConnections: () => stream?.connections ?? 0,
+    modelVersion: () => view?.version ?? null,
+  });
+  const breaker = (label: string, store: string, timeoutMs: number) =>
+    new CircuitBreaker(store, {
+      timeoutMs,
+      onStateChange: (state, err) => {
+        metrics.breaker(label, state);
+        if (state === 'open') logger.warn({ store, err }, `${store}: circuit open, degrading`);
+        else if (state === 'closed') logger.info({ store }, `${store}: circuit closed, store back`);
+      },
+    });
+  const breakers = {
+    db: breaker('db', 'relational store', cfg.storeTimeoutMs),
+    cache: breaker('cache', 'cache', cfg.storeTimeoutMs),
+    // A durable publish (acks=all) legitimately takes longer than a read.
+    bus: breaker('bus', 'event bus', Math.max(5000, cfg.storeTimeoutMs)),
+  };
+  // Log writes get their own breaker: slow bulk inserts must not cut the request path off the store.
+  const logBreaker = breaker('db_log', 'relational store', Math.max(5000, cfg.storeTimeoutMs));
+
+  const catalog = new Catalog(stores.db, breakers.db, logger);
+  const popular = new PopularItems(stores.db, breakers.db, () => view, logger);
+  const l0 = new L0Cache(cfg.l0Size, cfg.l0TtlMs);
+  const l1 = new L1Cache(stores.cache, breakers.cache, metrics, cfg.l1TtlMs);
+  const recommender = new Recommender({
+    l0,
+    l1,
+    l2: new L2Store(stores.db, breakers.db),
+    catalog,
+    popular,
+    metrics,
+    view: () => view,
+    candidates: opts.candidates ?? 100,
+  });
+  recLog = new RecLog(stores.db, logBreaker, metrics, logger, opts.recLog);
+  const keys = new ApiKeys(cfg.apiKeys);
+  if (!keys.enabled)
+    logger.warn(
+      {},
+      'RECSYS_API_KEYS is not set: events, feedback and admin endpoints accept requests without a key',
+    );
+
+  const app = uws.App();
+  stream = new Stream(app, uws, metrics, keys, !cfg.publicReads);
+  const serving: Serving = {
+    config: cfg,
+    stores,
+    models: deps.models,
+    logger,
+    metrics,
+    breakers,
+    l0,
+    catalog,
+    popular,
+    recommender,
+    recLog,
+    recIds: new RecIds(),
+    validators: compileValidators(),
+    stream,
+    view: () => view,
+    train: deps.train,
+  };
+
+  // Model changes: a new view, and every cached answer of the old model goes.
+  const useModel = (loaded: LoadedModel) => {
+    view = new ModelView(loaded, deps.backend, catalog);
+    l0.clear();
+    metrics.invalidations.inc({ kind: 'model' });
+    logger.info({ version: view.version }, 'serving model');
+  };
+  const current = deps.models.current();
+  if (current) useModel(current);
+  const offModel = deps.models.onChange(useModel);
+
+  // User updates: drop the user's cached answers here and in L1, push to subscribers.
+  const onUpdate = (raw: string) => {
+    const update = parseUserUpdate(raw);
+    if (!update) {
+      logger.warn({ channel: USER_UPDATES_CHANNEL }, 'ignored a malformed user update message');
+      return;
+    }
+    l0.dropUser(update.user_id);
+    void l1.drop(update.user_id);
+    stream?.push(update);
+    metrics.invalidations.inc({ kind: 'user' });
+  };
+  const subscription: { off: (() => Promise<void>) | null } = { off: null };
+  let retry: NodeJS.Timeout | null = null;
+  let closed = false;
+  const subscribe = async () => {
+    try {
+      subscription.off = await stores.cache.subscribe(USER_UPDATES_CHANNEL, onUpdate);
+    } catch (err) {
+      if (closed) return;
+      // Until subscribed, L0 entries only expire by TTL; keep trying.
+      logger.warn({ err }, 'cannot subscribe to user updates yet; retrying');
+      retry = setTimeout(() => void subscribe(), 2000);
+      retry.unref();
+    }
+  };
+
+  const stopBackground = () => {
+    closed = true;
+    if (retry) clearTimeout(retry);
+    offModel();
+    catalog.stop();
+    popular.stop();
+  };
+  try {
+    await Promise.all([
+      subscribe(),
+      catalog.start(opts.refresh?.catalogMs ?? 60_000),
+      popular.start(opts.refresh?.popularMs ?? 10_000),
+    ]);
+    recLog.start();
+
+    const kit = new HttpKit({
+      app,
+      metrics,
+      logger,
+      keys,
+      keyLimiter: new RateLimiter(cfg.rateLimit, cfg.rateBurst),
+      ipLimiter: new RateLimiter(cfg.ipRateLimit, Math.max(1, 2 * cfg.ipRateLimit)),
+      cors: new CorsPolicy(cfg.corsOrigins),
+      publicReads: cfg.publicReads,
+      maxBodyBytes: cfg.maxBodyBytes,
+      maxIdLength: MAX_ID_LENGTH,
+    });
+    recommendationRoutes(kit, serving);
+    itemRoutes(kit, serving);
+    eventRoutes(kit, serving);
+    feedbackRoutes(kit, serving);
+    adminRoutes(kit, serving);
+    opsRoutes(kit, serving, packageVersion());
+    stream.register('/v1/stream');
+    kit.remember('GET', '/v1/stream');
+    kit.fallbacks();
+  } catch (err) {
+    stopBackground();
+    await subscription.off?.().catch(() => undefined);
+    await recLog.close();
+    throw err;
+  }
+
+  const host = opts.host ?? '127.0.0.1';
+  const token = await new Promise<us_listen_socket | false>((resolve) =>
+    app.listen(host, opts.port, resolve),
+  );
+  if (!token) {
+    stopBackground();
+    await subscription.off?.().catch(() => undefined);
+    await recLog.close();
+    throw new Error(`cannot listen on ${host}:${opts.port} (address in use or not available)`);
+  }
+  const port = uws.us_socket_local_port(token as never);
+  logger.info({ host, port }, 'serving');
+
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closing ??= (async () => {
+        uws.us_listen_socket_close(token);
+        stream?.closeAll();
+        stopBackground();
+        await subscription.off?.().catch(() => undefined);
+        await recLog?.close();
+        // Keep-alive HTTP connections would otherwise stay open (and keep the process alive).
+        (app as unknown as { close?: () => void }).close?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The version in package.json, for /openapi.json (found from this file in src/ or dist/src/). */
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'recsys' && pkg.version) return pkg.version;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}

@@ -1,0 +1,170 @@
+/**
+ * WS /v1/stream: clients send {"subscribe": userId} / {"unsubscribe": userId} and receive
+ * {"type": "recommendations", "user_id", "model_version", "items"} whenever that user's
+ * recommendations change. One uWS pub/sub topic per user, so a push is one publish whatever
+ * the number of subscribers. Backpressure as in uWS' Backpressure.js: publish skips a socket
+ * whose buffer is over maxBackpressure; our own replies check getBufferedAmount() first and
+ * are dropped (and counted) while a client lags, until `drain` says it caught up.
+ */
+
+import { roundScore } from './answers.js';
+import type { ApiKeys } from './api-keys.js';
+import type { ServingMetrics } from './metrics.js';
+import { MAX_ID_LENGTH } from './schemas.js';
+import type { UserUpdateMessage } from './user-updates.js';
+import type { HttpResponse, TemplatedApp, UwsModule, WebSocket } from './uws.js';
+
+interface Client {
+  topics: Set<string>;
+  lagging: boolean;
+}
+
+/** Buffered bytes above which replies to a socket are dropped. */
+const MAX_BUFFERED = 64 * 1024;
+const MAX_SUBSCRIPTIONS = 100;
+
+const topicOf = (user: string) => `user/${user}`;
+
+export class Stream {
+  private readonly sockets = new Set<WebSocket<Client>>();
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly uws: UwsModule,
+    private readonly metrics: ServingMetrics,
+    private readonly keys: ApiKeys,
+    private readonly keyNeeded: boolean,
+  ) {}
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  register(path: string): void {
+    this.app.ws<Client>(path, {
+      compression: this.uws.DISABLED,
+      maxPayloadLength: 4 * 1024,
+      maxBackpressure: 256 * 1024,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const presented =
+          req.getHeader('x-api-key') || new URLSearchParams(req.getQuery() ?? '').get('api_key') || '';
+        if (
+          this.keys.enabled &&
+          (presented !== '' || this.keyNeeded) &&
+          this.keys.check(presented) === null
+        ) {
+          deny(res);
+          return;
+        }
+        res.upgrade<Client>({ topics: new Set(), lagging: false }, key, protocol, extensions, context);
+      },
+      open: (ws) => {
+        this.sockets.add(ws);
+      },
+      message: (ws, message, isBinary) => this.onMessage(ws, message, isBinary),
+      drain: (ws) => {
+        if (ws.getBufferedAmount() < MAX_BUFFERED / 2) ws.getUserData().lagging = false;
+      },
+      close: (ws) => {
+        this.sockets.delete(ws);
+      },
+    });
+  }
+
+  /** Sends a user's new list to their subscribers (if any, in this process). */
+  push(update: UserUpdateMessage): void {
+    const topic = topicOf(update.user_id);
+    if (this.app.numSubscribers(topic) === 0) return;
+    const payload = JSON.stringify({
+      type: 'recommendations',
+      user_id: update.user_id,
+      model_version: update.model_version,
+      items: update.items.map((item_id, j) => ({ item_id, score: roundScore(update.scores[j]) })),
+    });
+    this.app.publish(topic, payload, false);
+    this.metrics.wsPushes.inc();
+  }
+
+  closeAll(): void {
+    for (const ws of this.sockets) ws.end(1001, 'server shutting down');
+    this.sockets.clear();
+  }
+
+  private onMessage(ws: WebSocket<Client>, message: ArrayBuffer, isBinary: boolean) {
+    if (isBinary)
+      return this.reply(ws, { error: { code: 'bad_message', message: 'send JSON text messages' } });
+    let msg: unknown;
+    try {
+      msg = JSON.parse(Buffer.from(message).toString('utf8'));
+    } catch {
+      return this.reply(ws, { error: { code: 'bad_message', message: 'the message is not JSON' } });
+    }
+    const o = (typeof msg === 'object' && msg !== null ? msg : {}) as Record<string, unknown>;
+    const client = ws.getUserData();
+    if ('subscribe' in o) {
+      const user = o.subscribe;
+      if (!validId(user)) return this.reply(ws, badId('subscribe'));
+      if (!client.topics.has(user) && client.topics.size >= MAX_SUBSCRIPTIONS)
+        return this.reply(ws, {
+          error: {
+            code: 'too_many_subscriptions',
+            message: `at most ${MAX_SUBSCRIPTIONS} users per connection`,
+          },
+        });
+      client.topics.add(user);
+      ws.subscribe(topicOf(user));
+      return this.reply(ws, { subscribed: user });
+    }
+    if ('unsubscribe' in o) {
+      const user = o.unsubscribe;
+      if (!validId(user)) return this.reply(ws, badId('unsubscribe'));
+      client.topics.delete(user);
+      ws.unsubscribe(topicOf(user));
+      return this.reply(ws, { unsubscribed: user });
+    }
+    this.reply(ws, {
+      error: { code: 'bad_message', message: 'expected {"subscribe": userId} or {"unsubscribe": userId}' },
+    });
+  }
+
+  private reply(ws: WebSocket<Client>, value: unknown): void {
+    const client = ws.getUserData();
+    if (client.lagging || ws.getBufferedAmount() > MAX_BUFFERED) {
+      client.lagging = true;
+      this.metrics.wsBackpressure.inc();
+      return;
+    }
+    ws.send(JSON.stringify(value), false);
+  }
+}
+
+function validId(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
+}
+
+function badId(field: string) {
+  return {
+    error: { code: 'bad_message', message: `${field} needs a user id of 1 to ${MAX_ID_LENGTH} characters` },
+  };
+}
+
+function deny(res: HttpResponse): void {
+  res.cork(() => {
+    res
+      .writeStatus('401 Unauthorized')
+      .writeHeader('content-type', 'application/json')
+      .end(
+        JSON.stringify({
+          error: {
+            code: 'missing_api_key',
+            message: 'this stream needs a valid API key (x-api-key header or api_key query parameter)',
+          },
+        }),
+      );
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The message that says "this user's recommendations changed", published on the cache's
+ * pub/sub channel USER_UPDATES_CHANNEL by the speed layer (after it wrote the user's new
+ * vector to user_profiles) and by anything else that changes a user's answer. Every serving
+ * process then drops the user's L0 entries and the shared L1 entry (the next request
+ * rebuilds it from user_profiles), and pushes the new list to the user's WebSocket
+ * subscribers. Publishers need not write recs:<user> themselves.
+ */
+
+export const USER_UPDATES_CHANNEL = 'recsys:user-updates';
+
+export interface UserUpdateMessage {
+  user_id: string;
+  model_version: string | null;
+  /** The user's new top items, best first (may be empty: then only the caches are dropped). */
+  items: string[];
+  scores: number[];
+}
+
+export function encodeUserUpdate(m: UserUpdateMessage): string {
+  return JSON.stringify(m);
+}
+
+/** The message, or null when it is not one (logged and ignored by the receiver, never thrown). */
+export function parseUserUpdate(raw: string): UserUpdateMessage | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.user_id !== 'string' || o.user_id === '') return null;
+  const items =
+    Array.isArray(o.items) && o.items.every((i) => typeof i === 'string') ? (o.items as string[]) : [];
+  const scores =
+    Array.isArray(o.scores) &&
+    o.scores.length === items.length &&
+    o.scores.every((s) => typeof s === 'number')
+      ? (o.scores as number[])
+      : items.map(() => 0);
+  return {
+    user_id: o.user_id,
+    model_version: typeof o.model_version === 'string' ? o.model_version : null,
+    items,
+    scores,
+  };
+}

@@ -1,0 +1,208 @@
+// Access, limits and hostile input: API keys on keyed (and, when configured, read)
+// endpoints, token-bucket rate limits, CORS, body limits with and without Content-Length,
+// unknown routes, and a stream of malformed requests that must never take the server down.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { API_KEY, call, type Fixture, keyed, startFixture } from './fixture.js';
+
+/** A raw HTTP exchange over a socket: what a misbehaving client can send. */
+function raw(port: number, request: string | Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let out = '';
+    socket.on('data', (d) => {
+      out += d.toString('latin1');
+    });
+    socket.on('error', () => resolve(out));
+    socket.on('close', () => resolve(out));
+    socket.write(request);
+    setTimeout(() => socket.end(), 300);
+  });
+}
+
+describe('security and limits', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await startFixture();
+  });
+  after(() => f?.close());
+
+  it('per-key token bucket: 429 with Retry-After once the burst is spent', async () => {
+    await f.restart({ RECSYS_RATE_LIMIT: '2', RECSYS_RATE_BURST: '5' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++)
+        statuses.push((await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).status);
+      assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
+      const limited = await call(f.base, 'GET', '/v1/admin/models', undefined, keyed);
+      assert.equal(limited.status, 429);
+      assert.equal(limited.body.error.code, 'rate_limited');
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      // Requests without a key are not in that bucket (no per-address limit by default).
+      assert.equal((await call(f.base, 'GET', '/v1/recommendations/u1')).status, 200);
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(
+        (await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).status,
+        200,
+        'tokens refill',
+      );
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('per-address limit for requests without a key when configured', async () => {
+    await f.restart({ RECSYS_IP_RATE_LIMIT: '1' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await call(f.base, 'GET', '/v1/items/popular')).status);
+      assert.deepEqual(statuses, [200, 200, 429, 429]);
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('read endpoints need a key when reads are not public', async () => {
+    await f.restart({ RECSYS_PUBLIC_READS: 'false' });
+    try {
+      for (const path of ['/v1/recommendations/u1', '/v1/items/popular', '/v1/similar/i1']) {
+        assert.equal((await call(f.base, 'GET', path)).status, 401, path);
+        assert.equal((await call(f.base, 'GET', path, undefined, keyed)).status, 200, path);
+      }
+      assert.equal((await call(f.base, 'GET', '/healthz')).status, 200, 'ops endpoints stay open');
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('without configured keys the keyed endpoints are open', async () => {
+    await f.restart({ RECSYS_API_KEYS: '' });
+    try {
+      const r = await call(f.base, 'POST', '/v1/events', { user_id: 'u1', item_id: 'i1', type: 'view' });
+      assert.equal(r.status, 202);
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('CORS: allowed origins get headers and preflights; others get none', async () => {
+    await f.restart({ RECSYS_CORS_ORIGINS: 'https://shop.example, https://admin.example' });
+    try {
+      const ok = await call(f.base, 'GET', '/v1/items/popular', undefined, {
+        origin: 'https://shop.example',
+      });
+      assert.equal(ok.headers.get('access-control-allow-origin'), 'https://shop.example');
+      assert.equal(ok.headers.get('vary'), 'Origin');
+      const other = await call(f.base, 'GET', '/v1/items/popular', undefined, {
+        origin: 'https://evil.example',
+      });
+      assert.equal(other.headers.get('access-control-allow-origin'), null);
+      const pre = await fetch(`${f.base}/v1/events`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://admin.example', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get('access-control-allow-origin'), 'https://admin.example');
+      assert.match(pre.headers.get('access-control-allow-headers') ?? '', /x-api-key/);
+      const err = await call(f.base, 'GET', '/v1/recommendations/u1?k=0', undefined, {
+        origin: 'https://shop.example',
+      });
+      assert.equal(err.status, 400);
+      assert.equal(
+        err.headers.get('access-control-allow-origin'),
+        'https://shop.example',
+        'errors carry CORS headers too',
+      );
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('unknown routes are 404 and wrong methods 405, both as JSON errors', async () => {
+    const nf = await call(f.base, 'GET', '/v2/anything');
+    assert.equal(nf.status, 404);
+    assert.equal(nf.body.error.code, 'not_found');
+    const na = await call(f.base, 'DELETE', '/v1/recommendations/u1');
+    assert.equal(na.status, 405);
+    assert.equal(na.headers.get('allow'), 'GET');
+    const get = await call(f.base, 'GET', '/v1/feedback');
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal((await call(f.base, 'GET', '/v1/recommendations/')).status, 404);
+  });
+
+  it('a chunked body over the limit is cut off with 413', async () => {
+    await f.restart({ RECSYS_MAX_BODY_BYTES: '1024' });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          `${f.base}/v1/events`,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.write('[');
+        for (let i = 0; i < 40; i++)
+          req.write(`${JSON.stringify({ user_id: 'u1', item_id: 'i1', type: 'view' })},`);
+        req.end('{}]');
+      });
+      assert.equal(status, 413);
+      const small = await call(
+        f.base,
+        'POST',
+        '/v1/events',
+        { user_id: 'u1', item_id: 'i1', type: 'view' },
+        keyed,
+      );
+      assert.equal(small.status, 202);
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('survives malformed and hostile requests, and keeps answering', async () => {
+    const port = f.server.port;
+    const junk = [
+      'GARBAGE\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
+      `GET /v1/recommendations/${'a'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{"a"',
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00]),
+      `GET /v1/recommendations/u1?k=${'9'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ];
+    for (const request of junk) await raw(port, request);
+    const bodies = [
+      '['.repeat(100_000),
+      `{"user_id":"u1","item_id":"i1","type":"view","value":1e999}`,
+      '{"__proto__":{"polluted":true},"user_id":"u1","item_id":"i1","type":"view"}',
+      `[${'{"user_id":"\\ud800","item_id":"i1","type":"view"},'.repeat(10)}1]`,
+      Buffer.from([0xff, 0xfe, 0x00, 0x01]),
+    ];
+    for (const body of bodies) {
+      const r = await fetch(`${f.base}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...keyed },
+        body,
+      });
+      assert.ok([400, 202].includes(r.status), `status ${r.status}`);
+      await r.text();
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    for (const path of [
+      '/v1/similar/%00',
+      '/v1/recommendations/%F0%9F%98%80',
+      '/v1/items/popular?k=%00',
+      '/v1/items/popular?category=%FF',
+    ]) {
+      const r = await call(f.base, 'GET', path);
+      assert.ok(r.status < 500, `${path} → ${r.status}`);
+    }
+    assert.equal((await call(f.base, 'GET', '/healthz')).status, 200);
+    assert.equal((await call(f.base, 'GET', '/v1/recommendations/u1')).status, 200);
+  });
+});

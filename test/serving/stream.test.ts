@@ -1,0 +1,99 @@
+// WS /v1/stream with a real WebSocket client (the `ws` package): subscribe, receive a user's
+// new recommendations when a user update is published, unsubscribe, bad messages, auth.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
+import { API_KEY, type Fixture, startFixture } from './fixture.js';
+import { connect } from './ws-client.js';
+
+describe('WS /v1/stream', () => {
+  let f: Fixture;
+  let url: string;
+  before(async () => {
+    f = await startFixture();
+    url = `${f.base.replace('http', 'ws')}/v1/stream`;
+  });
+  after(() => f?.close());
+
+  const update = (user: string, items: string[]) =>
+    f.stores.cache.publish(
+      USER_UPDATES_CHANNEL,
+      JSON.stringify({
+        user_id: user,
+        model_version: f.model.meta.version,
+        items,
+        scores: items.map((_, j) => 1 - j / 10),
+      }),
+    );
+
+  it("pushes a subscribed user's new recommendations, and only theirs", async () => {
+    const a = await connect(url);
+    const b = await connect(url);
+    try {
+      a.send({ subscribe: 'u1' });
+      assert.deepEqual(await a.next(), { subscribed: 'u1' });
+      b.send({ subscribe: 'u2' });
+      assert.deepEqual(await b.next(), { subscribed: 'u2' });
+      await update('u1', ['i4', 'i5']);
+      assert.deepEqual(await a.next(), {
+        type: 'recommendations',
+        user_id: 'u1',
+        model_version: f.model.meta.version,
+        items: [
+          { item_id: 'i4', score: 1 },
+          { item_id: 'i5', score: 0.9 },
+        ],
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(b.inbox, [], "u2's subscriber got nothing");
+      a.send({ unsubscribe: 'u1' });
+      assert.deepEqual(await a.next(), { unsubscribed: 'u1' });
+      await update('u1', ['i6']);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(a.inbox, []);
+    } finally {
+      a.ws.close();
+      b.ws.close();
+    }
+  });
+
+  it('answers bad messages with an error and keeps the connection', async () => {
+    const c = await connect(url);
+    try {
+      for (const bad of [
+        'not json',
+        '{"subscribe": 5}',
+        '{"hello": "x"}',
+        `{"subscribe": "${'x'.repeat(200)}"}`,
+        '[]',
+      ]) {
+        c.send(bad);
+        const reply = (await c.next()) as { error: { code: string } };
+        assert.equal(reply.error.code, 'bad_message', bad);
+      }
+      c.ws.send(Buffer.from([1, 2, 3]));
+      // A binary frame is refused the same way (the ws client sends Buffers as binary).
+      assert.equal(((await c.next()) as { error: { code: string } }).error.code, 'bad_message');
+      for (let i = 0; i < 100; i++) c.send({ subscribe: `user-${i}` });
+      for (let i = 0; i < 100; i++) await c.next();
+      c.send({ subscribe: 'one-too-many' });
+      assert.equal(((await c.next()) as { error: { code: string } }).error.code, 'too_many_subscriptions');
+    } finally {
+      c.ws.close();
+    }
+  });
+
+  it('needs a key when reads are not public', async () => {
+    await f.restart({ RECSYS_PUBLIC_READS: 'false' });
+    try {
+      const u = `${f.base.replace('http', 'ws')}/v1/stream`;
+      await assert.rejects(connect(u), /HTTP 401/);
+      const ok = await connect(u, { 'x-api-key': API_KEY });
+      ok.ws.close();
+      const q = await connect(`${u}?api_key=${API_KEY}`);
+      q.ws.close();
+    } finally {
+      await f.restart();
+    }
+  });
+});

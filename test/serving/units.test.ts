@@ -1,0 +1,157 @@
+// The serving layer's small parts on their own: native uWS loading, the circuit breaker,
+// token buckets, API key checks, the L0 invalidation guard, user-update messages and query
+// parsing.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiKeys } from '../../src/serving/api-keys.js';
+import { CallTimeoutError, CircuitBreaker, CircuitOpenError } from '../../src/serving/breaker.js';
+import { L0Cache } from '../../src/serving/l0-cache.js';
+import { parseCandidates } from '../../src/serving/l1-cache.js';
+import { PreparedAnswer, RecIds } from '../../src/serving/prepared-answer.js';
+import { parseListQuery, variantKey } from '../../src/serving/query.js';
+import { RateLimiter } from '../../src/serving/rate-limit.js';
+import { parseUserUpdate } from '../../src/serving/user-updates.js';
+import { loadUws } from '../../src/serving/uws.js';
+import { QueryError } from '../../src/stores/errors.js';
+
+describe('serving parts', () => {
+  it('loads the native uWebSockets.js binary, not the JavaScript fallback', () => {
+    const uws = loadUws();
+    // Only the native module has these; the fallback exports App and two socket helpers.
+    assert.equal(typeof uws.getParts, 'function');
+    assert.equal(typeof (uws as unknown as { H3App?: unknown }).H3App, 'function');
+  });
+
+  it('circuit breaker: opens after repeated failures, refuses at once, closes after a good trial', async () => {
+    // The breaker's timeout timer does not hold the process open (a server's sockets do); here something must.
+    const keepAlive = setInterval(() => {}, 1000);
+    const states: string[] = [];
+    const b = new CircuitBreaker('test store', {
+      timeoutMs: 50,
+      failureThreshold: 2,
+      cooldownMs: 100,
+      onStateChange: (s) => states.push(s),
+    });
+    const fail = () => Promise.reject(new Error('down'));
+    await assert.rejects(b.run(fail), /down/);
+    assert.equal(b.state, 'closed');
+    await assert.rejects(
+      b.run(() => new Promise(() => {})),
+      CallTimeoutError,
+    );
+    assert.equal(b.state, 'open');
+    let called = false;
+    await assert.rejects(
+      b.run(async () => {
+        called = true;
+      }),
+      CircuitOpenError,
+    );
+    assert.equal(called, false);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(await b.run(async () => 7), 7);
+    assert.equal(b.state, 'closed');
+    assert.deepEqual(states, ['open', 'half-open', 'closed']);
+    // A failed statement means the server answered: no outage.
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(
+        b.run(() =>
+          Promise.reject(new QueryError('bad sql', '42601', { store: 'relational store', address: 'x' })),
+        ),
+      );
+    }
+    assert.equal(b.state, 'closed');
+    clearInterval(keepAlive);
+  });
+
+  it('token bucket: burst, then the rate', () => {
+    const limiter = new RateLimiter(10, 3);
+    const t = 1000;
+    assert.deepEqual(
+      [0, 1, 2, 3].map(() => limiter.take('a', t)),
+      [0, 0, 0, 1],
+    );
+    assert.equal(limiter.take('b', t), 0, 'buckets are per client');
+    assert.equal(limiter.take('a', t + 100), 0, 'one token back after 1/rate s');
+    assert.equal(limiter.take('a', t + 100), 1);
+    assert.equal(new RateLimiter(0, 1).take('a'), 0, 'rate 0 is off');
+  });
+
+  it('API keys: only configured keys match; ids do not reveal the key', () => {
+    const keys = new ApiKeys(['first-key-aaaaaaaaaaaa', 'second-key-bbbbbbbbbbb']);
+    const id = keys.check('second-key-bbbbbbbbbbb');
+    assert.match(id!, /^key:[0-9a-f]{12}$/);
+    assert.ok(!id!.includes('second'));
+    assert.notEqual(keys.check('first-key-aaaaaaaaaaaa'), id);
+    assert.equal(keys.check('second-key-bbbbbbbbbbx'), null);
+    assert.equal(keys.check(''), null);
+    assert.equal(new ApiKeys([]).enabled, false);
+  });
+
+  it('L0: invalidation wins over a fill that started before it', () => {
+    const l0 = new L0Cache(10, 60_000);
+    const answer = {
+      answer: new PreparedAnswer('}'),
+      modelVersion: 'v',
+      filledFrom: 'batch' as const,
+      items: [],
+      scores: [],
+    };
+    const started = performance.now();
+    l0.dropUser('u1');
+    l0.set('u1', 'k10', answer, started);
+    assert.equal(l0.get('u1', 'k10'), undefined, 'stale fill skipped');
+    l0.set('u1', 'k10', answer, performance.now());
+    assert.equal(l0.get('u1', 'k10'), answer);
+    const before = performance.now();
+    l0.clear();
+    l0.set('u2', 'k10', answer, before);
+    assert.equal(l0.get('u2', 'k10'), undefined);
+    assert.equal(new L0Cache(0, 1000).enabled, false);
+  });
+
+  it('prepared answers get a fresh, valid UUID v4 rec_id on every use', () => {
+    const ids = new RecIds();
+    const p = new PreparedAnswer(',"source":"l0","items":[]}');
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const body = JSON.parse(p.stamp(ids).toString('utf8'));
+      assert.match(body.rec_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(p.recId(), body.rec_id);
+      seen.add(body.rec_id);
+    }
+    assert.equal(seen.size, 2000);
+  });
+
+  it('user-update messages and L1 entries: malformed ones are rejected, not thrown', () => {
+    assert.deepEqual(parseUserUpdate('{"user_id":"u1","model_version":"v","items":["a"],"scores":[0.5]}'), {
+      user_id: 'u1',
+      model_version: 'v',
+      items: ['a'],
+      scores: [0.5],
+    });
+    assert.deepEqual(parseUserUpdate('{"user_id":"u1"}'), {
+      user_id: 'u1',
+      model_version: null,
+      items: [],
+      scores: [],
+    });
+    for (const bad of ['nope', '{}', '{"user_id":""}', '[]', 'null'])
+      assert.equal(parseUserUpdate(bad), null, bad);
+    assert.equal(parseCandidates('{"items":["a"],"scores":[]}'), null);
+    assert.equal(parseCandidates('{"items":[1],"scores":[1]}'), null);
+    assert.equal(parseCandidates('garbage'), null);
+    assert.equal(parseCandidates('{"items":["a"],"scores":[1],"source":"l0"}')?.source, 'batch');
+  });
+
+  it('list queries: defaults, validation, and one cache key per distinct query', () => {
+    const q = parseListQuery(new URLSearchParams(''));
+    assert.deepEqual(q, { k: 10, excludeSeen: true, category: null, exclude: [] });
+    const a = parseListQuery(new URLSearchParams('k=5&exclude=b,a&category=x'));
+    const b = parseListQuery(new URLSearchParams('category=x&exclude=a&exclude=b&k=5'));
+    assert.equal(variantKey(a), variantKey(b));
+    assert.notEqual(variantKey(a), variantKey(q));
+    assert.throws(() => parseListQuery(new URLSearchParams('k=-1')), /k must be/);
+    assert.throws(() => parseListQuery(new URLSearchParams('k=1e1')), /k must be/);
+  });
+});

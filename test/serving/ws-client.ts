@@ -1,0 +1,43 @@
+// A WebSocket test client with a queue of received JSON messages.
+import { createRequire } from 'node:module';
+
+interface WsClient {
+  on(event: 'message', fn: (data: Buffer) => void): void;
+  on(event: 'open' | 'close', fn: () => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+  on(event: 'unexpected-response', fn: (req: unknown, res: { statusCode: number }) => void): void;
+  send(data: string | Buffer): void;
+  close(): void;
+}
+type WsConstructor = new (url: string, opts?: { headers?: Record<string, string> }) => WsClient;
+// Node 20 has no WebSocket client; `ws` ships with uWebSockets.js' package and has no types here.
+const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
+
+/** An open client with a queue of received JSON messages. */
+export async function connect(url: string, headers?: Record<string, string>) {
+  const ws = new WebSocket(url, { headers });
+  const inbox: unknown[] = [];
+  const waiters: Array<() => void> = [];
+  ws.on('message', (data) => {
+    inbox.push(JSON.parse(data.toString('utf8')));
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.on('open', resolve);
+    ws.on('error', reject);
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+  });
+  const next = async (timeoutMs = 3000): Promise<unknown> => {
+    const deadline = Date.now() + timeoutMs;
+    while (inbox.length === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('no message');
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, left);
+      });
+    }
+    return inbox.shift();
+  };
+  return { ws, next, inbox, send: (v: unknown) => ws.send(typeof v === 'string' ? v : JSON.stringify(v)) };
+}
