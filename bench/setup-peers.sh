@@ -44,6 +44,12 @@ else
   printf '%s' "$WANT" > "$STAMP"
 fi
 
+# wrk drives the serving benchmark (Debian package).
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "[setup-peers] installing wrk (apt)" >&2
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+
 if ! command -v java >/dev/null 2>&1; then
   echo "[setup-peers] WARNING: java not found on PATH; spark_als.py needs Java 17+" >&2
 fi

@@ -93,8 +93,11 @@ export class RecLog {
     return this.queue.length;
   }
 
-  /** False while the queue is full: add() would drop the row (callers can skip building it). */
-  get accepting(): boolean {
+  /**
+   * Whether a row would be queued now; when not (queue full) the row counts as dropped here,
+   * so a caller can skip building it and must not call add().
+   */
+  admit(): boolean {
     if (this.queue.length < this.maxQueue) return true;
     this.metrics.recLogDropped('queue_full', 1);
     return false;

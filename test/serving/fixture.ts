@@ -3,7 +3,7 @@
 // published through the registry, a catalog with categories, and helpers for HTTP calls.
 import { ComputePool } from '../../src/compute/pool.js';
 import { loadConfig, type RecsysConfig } from '../../src/config.js';
-import { powerLawImplicit } from '../../src/data/synthetic.js';
+import { plantedLowRank, powerLawImplicit } from '../../src/data/synthetic.js';
 import { ActiveModel } from '../../src/model/active.js';
 import { fitAls } from '../../src/model/fit.js';
 import type { AlsModel } from '../../src/model/model.js';
@@ -22,10 +22,26 @@ export const N_ITEMS = 50;
 export const categoryOf = (item: string) => (Number(item.slice(1)) % 2 === 0 ? 'even' : 'odd');
 export const INACTIVE_ITEM = 'i49';
 
-export async function trainModel(version?: string): Promise<AlsModel> {
-  const data = powerLawImplicit({ users: N_USERS, items: N_ITEMS, nnz: 900, seed: 5 });
+export async function trainModel(
+  version?: string,
+  mode: 'implicit' | 'explicit' = 'implicit',
+): Promise<AlsModel> {
   const pool = new ComputePool(1);
   try {
+    if (mode === 'explicit') {
+      // Ratings around 3 with biases: the scorer ranks by x·y + b_i.
+      const data = plantedLowRank({
+        users: N_USERS,
+        items: N_ITEMS,
+        rank: 3,
+        perUser: 15,
+        noise: 0.2,
+        seed: 5,
+      });
+      const params = { ...DEFAULT_PARAMS.explicit, factors: 8, iterations: 6 };
+      return (await fitAls(data, params, { backend: 'js', pool, version })).model;
+    }
+    const data = powerLawImplicit({ users: N_USERS, items: N_ITEMS, nnz: 900, seed: 5 });
     const params = { ...DEFAULT_PARAMS.implicit, factors: 8, iterations: 6, lambda: 0.1, alpha: 5 };
     return (await fitAls(data, params, { backend: 'js', pool, version })).model;
   } finally {
@@ -51,6 +67,8 @@ export interface FixtureOptions {
   /** Stores to use instead of fresh embedded ones (closed by the caller). */
   stores?: Stores;
   train?: () => Promise<{ version: string }>;
+  /** The kind of model to train and serve (default implicit). */
+  mode?: 'implicit' | 'explicit';
 }
 
 export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
@@ -60,7 +78,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     loadConfig({ env: { ...baseEnv, ...opts.env, ...env }, overrides: { dataDir: tmp.dir } });
   let config = makeConfig();
   const stores = opts.stores ?? (await openStores(config, { logger: silentLogger }));
-  const model = await trainModel();
+  const model = await trainModel(undefined, opts.mode);
   await stores.db.copyRows(
     'items',
     ['item_id', 'idx', 'title', 'category', 'active'],
@@ -150,7 +168,8 @@ export function expectedTop(
   const banned = new Set([...skip, INACTIVE_ITEM]);
   return model.itemIds
     .map((id, i) => {
-      let s = 0;
+      // Models that rank with biases add the item bias (model.queryFor appends a 1).
+      let s = model.usesBias ? model.itemBias[i] : 0;
       for (let c = 0; c < f; c++) s += vector[c] * model.itemFactors[i * f + c];
       return [Math.fround(s), i, id] as const;
     })

@@ -230,6 +230,19 @@ describe('GET /v1/recommendations/:userId', () => {
     assert.notEqual(r.body.source, 'l0');
   });
 
+  it('a model activated elsewhere (announced on the registry channel) also clears L0', async () => {
+    await call(f.base, 'GET', '/v1/recommendations/u13');
+    assert.equal((await call(f.base, 'GET', '/v1/recommendations/u13')).body.source, 'l0');
+    const other = await trainModel('v-from-elsewhere');
+    await publishModel(f.stores, other, { activate: true }); // publishes on MODEL_CHANNEL
+    await waitFor(
+      async () =>
+        (await call(f.base, 'GET', '/v1/recommendations/u13')).body.model_version === 'v-from-elsewhere',
+      'the new model served (well before the 5 s L0 TTL could expire the entry)',
+      2000,
+    );
+  });
+
   it('refuses malformed queries and ids with 400, writing nothing', async () => {
     await new Promise((r) => setTimeout(r, 200)); // earlier answers' log rows land first
     const before = (

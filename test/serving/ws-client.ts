@@ -1,17 +1,5 @@
 // A WebSocket test client with a queue of received JSON messages.
-import { createRequire } from 'node:module';
-
-interface WsClient {
-  on(event: 'message', fn: (data: Buffer) => void): void;
-  on(event: 'open' | 'close', fn: () => void): void;
-  on(event: 'error', fn: (err: Error) => void): void;
-  on(event: 'unexpected-response', fn: (req: unknown, res: { statusCode: number }) => void): void;
-  send(data: string | Buffer): void;
-  close(): void;
-}
-type WsConstructor = new (url: string, opts?: { headers?: Record<string, string> }) => WsClient;
-// Node 20 has no WebSocket client; `ws` ships with uWebSockets.js' package and has no types here.
-const WebSocket = createRequire(import.meta.url)('ws') as WsConstructor;
+import WebSocket from 'ws';
 
 /** An open client with a queue of received JSON messages. */
 export async function connect(url: string, headers?: Record<string, string>) {

@@ -30,7 +30,7 @@ export function recommendationRoutes(kit: HttpKit, s: Serving): void {
         s.metrics.cacheLookup('l0', true);
         ctx.source = 'l0';
         ctx.send(200, hit.answer.stamp(s.recIds));
-        if (s.recLog.accepting && !ctx.aborted)
+        if (!ctx.aborted && s.recLog.admit())
           s.recLog.add(
             hit.answer.recId(),
             user,
