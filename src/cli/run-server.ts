@@ -3,6 +3,7 @@
  * start the HTTP/WebSocket server, and shut everything down cleanly on SIGINT/SIGTERM.
  */
 import { availableParallelism } from 'node:os';
+import { type Command, Option } from 'commander';
 import { runTraining } from '../batch/train-job.js';
 import { resolveBackend } from '../compute/backends.js';
 import type { BackendName } from '../compute/kernels.js';
@@ -13,7 +14,23 @@ import { ActiveModel } from '../model/active.js';
 import { DEFAULT_PARAMS } from '../model/params.js';
 import { startServer } from '../serving/server.js';
 import type { Stores } from '../stores/index.js';
-import { openFrom } from './stores-option.js';
+import { numberOption } from './errors.js';
+import { openFrom, withStoreOptions } from './stores-option.js';
+
+/** The options `serve` and `start` share: where to listen, which kernels, which stores. */
+export function withServerOptions(cmd: Command): Command {
+  return withStoreOptions(
+    cmd
+      .option(
+        '--port <port>',
+        'port (0 picks a free one)',
+        numberOption('port', { integer: true, min: 0, max: 65535 }),
+        8080,
+      )
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'wasm', 'js'])),
+  );
+}
 
 export interface RunServerOptions {
   port: number;

@@ -2,14 +2,13 @@
  * `recsys start`: everything in one process on embedded stores — migrate, import a
  * MovieLens folder if given, train a first model if none is active, then serve.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { importMovieLens } from '../batch/import-movielens.js';
 import { NoTrainingDataError } from '../batch/train-job.js';
 import type { BackendName } from '../compute/kernels.js';
 import { logger } from '../logger.js';
-import { numberOption } from './errors.js';
-import { runServer } from './run-server.js';
-import { configFrom, type StoreOpts, withStoreOptions } from './stores-option.js';
+import { runServer, withServerOptions } from './run-server.js';
+import { configFrom, type StoreOpts } from './stores-option.js';
 
 interface StartOpts extends StoreOpts {
   port: number;
@@ -19,18 +18,10 @@ interface StartOpts extends StoreOpts {
 }
 
 export function startCommand(): Command {
-  return withStoreOptions(
+  return withServerOptions(
     new Command('start')
       .description('run every role in one process on embedded stores (no servers needed)')
-      .option(
-        '--port <port>',
-        'port (0 picks a free one)',
-        numberOption('port', { integer: true, min: 0, max: 65535 }),
-        8080,
-      )
-      .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--import-movielens <dir>', 'import a MovieLens folder (u.data, u.item) first')
-      .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'wasm', 'js'])),
+      .option('--import-movielens <dir>', 'import a MovieLens folder (u.data, u.item) first'),
   ).action((opts: StartOpts) =>
     runServer(configFrom(opts, { mode: 'embedded' }), {
       ...opts,
