@@ -13,10 +13,7 @@ export async function precomputeRecommendations(
   pool?: ComputePool,
 ): Promise<number> {
   const nUsers = model.userIds.length;
-  const dims = model.scoringDims;
-  const queries = new Float32Array(nUsers * dims);
-  for (let u = 0; u < nUsers; u++) queries.set(model.queryFor(model.userVector(u)), u * dims);
-  const top = await scorer.topK(queries, n, (u) => model.seen(u), pool);
+  const top = await scorer.topK(model.userQueries(), n, (u) => model.seen(u), pool);
   const explicit = model.meta.params.mode === 'explicit';
   const rows = function* () {
     for (let u = 0; u < nUsers; u++) {

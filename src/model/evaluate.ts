@@ -48,8 +48,7 @@ export async function evaluateRanking(
   const users: number[] = [];
   for (let u = 0; u < nUsers; u++) if (testItems.indptr[u + 1] > testItems.indptr[u]) users.push(u);
   const dims = model.scoringDims;
-  const queries = new Float32Array(users.length * dims);
-  for (const [r, u] of users.entries()) queries.set(model.queryFor(model.userVector(u)), r * dims);
+  const queries = model.userQueries(users);
   const scorer = await Scorer.create(backend, model.scoringItems(), nItems, dims, {
     maxK: k,
     slots: pool?.threads ?? 1,

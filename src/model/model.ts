@@ -101,6 +101,15 @@ export class AlsModel {
     return q;
   }
 
+  /** Scoring queries for these users (default all), one row of scoringDims each. */
+  userQueries(users?: ArrayLike<number>): Float32Array {
+    const n = users ? users.length : this.userIds.length;
+    const dims = this.scoringDims;
+    const out = new Float32Array(n * dims);
+    for (let r = 0; r < n; r++) out.set(this.queryFor(this.userVector(users ? users[r] : r)), r * dims);
+    return out;
+  }
+
   userVector(userIdx: number): Float32Array {
     return this.userFactors.subarray(userIdx * this.factors, (userIdx + 1) * this.factors);
   }
