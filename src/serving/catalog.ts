@@ -7,6 +7,7 @@
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
 import type { CircuitBreaker } from './breaker.js';
+import { Refresher } from './refresher.js';
 
 interface ItemInfo {
   category: string | null;
@@ -14,16 +15,21 @@ interface ItemInfo {
 }
 
 export class Catalog {
+  private readonly refresher: Refresher;
   private items = new Map<string, ItemInfo>();
   /** Bumped on every reload, so structures derived from the catalog know when to rebuild. */
   generation = 0;
-  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Stores['db'],
     private readonly breaker: CircuitBreaker,
-    private readonly logger: StoreLogger,
-  ) {}
+    logger: StoreLogger,
+  ) {
+    this.refresher = new Refresher(() => this.refresh(), logger, {
+      firstFailed: 'catalog not loaded; serving without categories',
+      laterFailed: 'catalog refresh failed; keeping the last copy',
+    });
+  }
 
   async refresh(): Promise<void> {
     const { rows } = await this.breaker.run(() =>
@@ -38,20 +44,12 @@ export class Catalog {
   }
 
   /** Loads now (tolerating failure) and then every `everyMs`. */
-  async start(everyMs: number): Promise<void> {
-    await this.refresh().catch((err) =>
-      this.logger.warn({ err }, 'catalog not loaded; serving without categories'),
-    );
-    this.timer = setInterval(() => {
-      this.refresh().catch((err) =>
-        this.logger.debug({ err }, 'catalog refresh failed; keeping the last copy'),
-      );
-    }, everyMs);
-    this.timer.unref();
+  start(everyMs: number): Promise<void> {
+    return this.refresher.start(everyMs);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.refresher.stop();
   }
 
   isActive(itemId: string): boolean {

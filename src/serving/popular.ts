@@ -8,21 +8,27 @@ import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ModelView, Ranked } from './model-view.js';
+import { Refresher } from './refresher.js';
 
 /** How many popular items are kept (filters such as category are applied to these). */
 export const POPULAR_DEPTH = 1000;
 
 export class PopularItems {
+  private readonly refresher: Refresher;
   private recent: Ranked = { items: [], scores: [] };
-  private timer: NodeJS.Timeout | null = null;
   private merged: { recent: Ranked; version: string | null; list: Ranked } | null = null;
 
   constructor(
     private readonly db: Stores['db'],
     private readonly breaker: CircuitBreaker,
     private readonly view: () => ModelView | null,
-    private readonly logger: StoreLogger,
-  ) {}
+    logger: StoreLogger,
+  ) {
+    this.refresher = new Refresher(() => this.refresh(), logger, {
+      firstFailed: "popular items not loaded; using the model's",
+      laterFailed: 'popular items refresh failed; keeping the last list',
+    });
+  }
 
   async refresh(): Promise<void> {
     const { rows } = await this.breaker.run(() =>
@@ -36,20 +42,13 @@ export class PopularItems {
     this.recent = { items: rows.map((r) => r.item_id), scores: rows.map((r) => r.n) };
   }
 
-  async start(everyMs: number): Promise<void> {
-    await this.refresh().catch((err) =>
-      this.logger.warn({ err }, "popular items not loaded; using the model's"),
-    );
-    this.timer = setInterval(() => {
-      this.refresh().catch((err) =>
-        this.logger.debug({ err }, 'popular items refresh failed; keeping the last list'),
-      );
-    }, everyMs);
-    this.timer.unref();
+  /** Loads now (tolerating failure) and then every `everyMs`. */
+  start(everyMs: number): Promise<void> {
+    return this.refresher.start(everyMs);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.refresher.stop();
   }
 
   /**
