@@ -74,6 +74,18 @@ export class RequestContext {
     private readonly metrics: RouteMetrics,
   ) {}
 
+  /**
+   * Notes when the client goes away before the answer. uWS needs this registered before
+   * its callback returns whenever the answer comes later; an answer sent within the
+   * callback needs none, so the cached path skips it (one closure and native call less).
+   */
+  watchAbort(): void {
+    if (this.done) return;
+    this.res.onAborted(() => {
+      this.aborted = true;
+    });
+  }
+
   get answered(): boolean {
     return this.done || this.aborted;
   }
@@ -111,7 +123,8 @@ export class RequestContext {
     closeConnection: boolean,
   ): void {
     const { res, allowOrigin } = this;
-    res.writeStatus(statusLine(status));
+    // uWS sends "200 OK" when no status is written: one native call less on the hot path.
+    if (status !== 200) res.writeStatus(statusLine(status));
     if (allowOrigin !== null) {
       res.writeHeader('access-control-allow-origin', allowOrigin);
       res.writeHeader('vary', 'Origin');
@@ -203,9 +216,6 @@ export class HttpKit {
     app.options('/*', (res, req) => {
       const origin = cors.enabled ? req.getHeader('origin') : '';
       const ctx = new RequestContext(this, res, 'OPTIONS', preflight);
-      res.onAborted(() => {
-        ctx.aborted = true;
-      });
       ctx.allowOrigin = cors.allow(origin);
       const headers: Record<string, string> = { allow: CORS_ALLOW_METHODS };
       if (ctx.allowOrigin !== null) {
@@ -224,9 +234,6 @@ export class HttpKit {
       const ctx = entry
         ? new RequestContext(this, res, 'method_not_allowed', notAllowed)
         : new RequestContext(this, res, 'unmatched', unmatched);
-      res.onAborted(() => {
-        ctx.aborted = true;
-      });
       ctx.allowOrigin = cors.allow(origin);
       if (entry) {
         const allow = [...entry.methods].join(', ');
@@ -259,9 +266,6 @@ export class HttpKit {
     const contentLength = spec.body ? req.getHeader('content-length') : '';
     const address =
       opts.ipLimiter.enabled && presented === '' ? Buffer.from(res.getRemoteAddressAsText()).toString() : '';
-    res.onAborted(() => {
-      ctx.aborted = true;
-    });
     try {
       ctx.allowOrigin = opts.cors.allow(origin);
       this.authorize(ctx, spec.access, presented);
@@ -269,6 +273,7 @@ export class HttpKit {
       for (let i = 0; i < nParams; i++) params[i] = this.decodeParam(params[i]);
       ctx.params = params;
       if (spec.body) {
+        ctx.watchAbort();
         this.readJson(ctx, contentType, contentLength)
           .then((body) => {
             ctx.body = body;
@@ -278,7 +283,11 @@ export class HttpKit {
         return;
       }
       const pending = handler(ctx);
-      if (pending) pending.catch((err) => ctx.fail(err));
+      if (pending) {
+        // Still inside the uWS callback, as uWS requires for an answer that comes later.
+        ctx.watchAbort();
+        pending.catch((err) => ctx.fail(err));
+      }
     } catch (err) {
       ctx.fail(err);
     } finally {
