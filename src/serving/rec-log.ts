@@ -44,28 +44,109 @@ const COLUMNS = [
   'latency_us',
 ] as const;
 
-/** As queued: served_at is epoch ms, turned into a Date only when written. */
-type Row = [
-  string,
-  string,
-  string | null,
-  Source,
-  readonly string[],
-  readonly number[],
-  Date | number,
-  number,
-];
+/**
+ * The queue: a ring of preallocated columns. Queuing an answer allocates nothing but its
+ * rec_id, and nothing churns when the queue is full: a queue of row arrays plus a
+ * per-row rec_id index, at 20 000 rows under a flood of requests, made scavenges, array
+ * copies and hash-table rehashes the main source of tail latency.
+ */
+class Ring {
+  readonly recIds: string[];
+  readonly users: string[];
+  readonly versions: Array<string | null>;
+  readonly sources: Source[];
+  readonly items: Array<readonly string[]>;
+  readonly scores: Array<readonly number[]>;
+  readonly servedAt: Float64Array;
+  readonly latencyUs: Int32Array;
+  /** Slot of the oldest row. */
+  head = 0;
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    this.recIds = new Array<string>(capacity).fill('');
+    this.users = new Array<string>(capacity).fill('');
+    this.versions = new Array<string | null>(capacity).fill(null);
+    this.sources = new Array<Source>(capacity).fill('l0');
+    this.items = new Array<readonly string[]>(capacity).fill(NONE);
+    this.scores = new Array<readonly number[]>(capacity).fill(NONE);
+    this.servedAt = new Float64Array(capacity);
+    this.latencyUs = new Int32Array(capacity);
+  }
+
+  get full(): boolean {
+    return this.count === this.capacity;
+  }
+
+  /** The slot for a new row (the caller fills every column). */
+  push(): number {
+    const slot = (this.head + this.count) % this.capacity;
+    this.count++;
+    return slot;
+  }
+
+  /** The row at position i from the oldest, as copyRows takes it. */
+  row(i: number): unknown[] {
+    const j = (this.head + i) % this.capacity;
+    return [
+      this.recIds[j],
+      this.users[j],
+      this.versions[j],
+      this.sources[j],
+      this.items[j],
+      this.scores[j],
+      new Date(this.servedAt[j]),
+      this.latencyUs[j],
+    ];
+  }
+
+  /** Frees the n oldest rows, letting go of what they referenced. */
+  shift(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const j = (this.head + i) % this.capacity;
+      this.items[j] = NONE;
+      this.scores[j] = NONE;
+    }
+    this.head = (this.head + n) % this.capacity;
+    this.count -= n;
+  }
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * rec_id → user for the answers queued lately: two generations of at most `size` entries,
+ * so a lookup covers at least the last `size` answers — every queued one — and entries are
+ * never deleted one by one (a Map with steady deletes and inserts rehashes all of itself).
+ * An answer already written stays findable a little longer, which is harmless: it was served.
+ */
+class RecentAnswers {
+  private young = new Map<string, string>();
+  private old = new Map<string, string>();
+
+  constructor(private readonly size: number) {}
+
+  set(recId: string, user: string): void {
+    if (this.young.size >= this.size) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(recId, user);
+  }
+
+  get(recId: string): string | undefined {
+    return this.young.get(recId) ?? this.old.get(recId);
+  }
+}
 
 export class RecLog {
-  private queue: Row[] = [];
-  /** rec_id → user of the queued rows (the rows a feedback lookup cannot find in the store yet). */
-  private readonly pending = new Map<string, string>();
+  private readonly ring: Ring;
+  private readonly recent: RecentAnswers;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextWrite = 0;
   /** Rows in the next insert, adapted towards targetWriteMs. */
   private batch: number;
-  private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly maxShare: number;
 
@@ -76,8 +157,10 @@ export class RecLog {
     private readonly logger: StoreLogger,
     private readonly opts: RecLogOptions = {},
   ) {
-    this.maxQueue = opts.maxQueue ?? 20_000;
-    this.batchSize = opts.batchSize ?? 1000;
+    const maxQueue = Math.max(0, opts.maxQueue ?? 20_000);
+    this.ring = new Ring(maxQueue);
+    this.recent = new RecentAnswers(Math.max(1, maxQueue));
+    this.batchSize = Math.max(1, opts.batchSize ?? 1000);
     this.maxShare = Math.min(1, Math.max(0.01, opts.maxShare ?? 0.1));
     this.batch = Math.min(100, this.batchSize);
   }
@@ -89,8 +172,9 @@ export class RecLog {
     this.timer.unref();
   }
 
+  /** Rows waiting, including those of an insert in flight. */
   get queued(): number {
-    return this.queue.length;
+    return this.ring.count;
   }
 
   /**
@@ -98,14 +182,14 @@ export class RecLog {
    * so a caller can skip building it and must not call add().
    */
   admit(): boolean {
-    if (this.queue.length < this.maxQueue) return true;
+    if (!this.ring.full) return true;
     this.metrics.recLogDropped('queue_full', 1);
     return false;
   }
 
-  /** The user of an answer whose log row is still queued in this process. */
+  /** The user of an answer this process served lately (its row may not be in the store yet). */
   userOf(recId: string): string | undefined {
-    return this.pending.get(recId);
+    return this.recent.get(recId);
   }
 
   add(
@@ -117,22 +201,21 @@ export class RecLog {
     scores: readonly number[],
     latencyUs: number,
   ): void {
-    // Dropping first keeps an overloaded server from allocating anything for the log.
-    if (this.queue.length >= this.maxQueue) {
+    const ring = this.ring;
+    if (ring.full) {
       this.metrics.recLogDropped('queue_full', 1);
       return;
     }
-    this.pending.set(recId, userId);
-    this.queue.push([
-      recId,
-      userId,
-      modelVersion,
-      source,
-      items,
-      scores,
-      Date.now(),
-      Math.min(latencyUs, 2 ** 31 - 1),
-    ]);
+    this.recent.set(recId, userId);
+    const j = ring.push();
+    ring.recIds[j] = recId;
+    ring.users[j] = userId;
+    ring.versions[j] = modelVersion;
+    ring.sources[j] = source;
+    ring.items[j] = items;
+    ring.scores[j] = scores;
+    ring.servedAt[j] = Date.now();
+    ring.latencyUs[j] = Math.min(latencyUs, 2 ** 31 - 1);
   }
 
   /**
@@ -149,26 +232,26 @@ export class RecLog {
   }
 
   private async drain(batches: number): Promise<void> {
-    for (let n = 0; n < batches && this.queue.length > 0; n++) {
-      const batch = this.queue.length <= this.batch ? this.queue : this.queue.slice(0, this.batch);
-      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
-      for (const row of batch) row[6] = new Date(row[6]);
+    const ring = this.ring;
+    for (let n = 0; n < batches && ring.count > 0; n++) {
+      // The batch's rows stay in the ring (new answers queue behind them) until written.
+      const size = Math.min(ring.count, this.batch);
       const started = performance.now();
       try {
-        await this.breaker.run(() => this.db.copyRows('recommendation_logs', COLUMNS, yielding(batch)));
-        this.metrics.recLogWritten.inc(batch.length);
+        await this.breaker.run(() => this.db.copyRows('recommendation_logs', COLUMNS, yielding(ring, size)));
+        this.metrics.recLogWritten.inc(size);
         const took = performance.now() - started;
         this.nextWrite = performance.now() + took * (1 / this.maxShare - 1);
-        if (batch.length === this.batch) {
+        if (size === this.batch) {
           const ideal = (this.batch * (this.opts.targetWriteMs ?? 4)) / Math.max(took, 0.25);
           this.batch = Math.round(Math.min(this.batchSize, Math.max(10, (this.batch + ideal) / 2)));
         }
       } catch (err) {
-        this.metrics.recLogDropped('store_error', batch.length);
-        this.logger.debug({ err, rows: batch.length }, 'recommendation log rows dropped');
+        this.metrics.recLogDropped('store_error', size);
+        this.logger.debug({ err, rows: size }, 'recommendation log rows dropped');
         return;
       } finally {
-        for (const row of batch) this.pending.delete(row[0]);
+        ring.shift(size);
       }
     }
   }
@@ -185,9 +268,9 @@ export class RecLog {
  * The rows one by one, stepping aside for other work every few rows: encoding a batch for
  * COPY is synchronous, and in one piece it would hold up every answer queued behind it.
  */
-async function* yielding(rows: readonly Row[], every = 25): AsyncGenerator<Row> {
-  for (let i = 0; i < rows.length; i++) {
+async function* yielding(ring: Ring, n: number, every = 25): AsyncGenerator<unknown[]> {
+  for (let i = 0; i < n; i++) {
     if (i > 0 && i % every === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    yield rows[i];
+    yield ring.row(i);
   }
 }
