@@ -17,7 +17,7 @@ import { logger } from '../src/logger.js';
 import { ActiveModel } from '../src/model/active.js';
 import { fitAls } from '../src/model/fit.js';
 import { DEFAULT_PARAMS } from '../src/model/params.js';
-import { startServer } from '../src/serving/index.js';
+import { encodeCandidates, startServer } from '../src/serving/index.js';
 import { openKafkaBus } from '../src/stores/bus/kafka.js';
 import { openRedisCache } from '../src/stores/cache/redis.js';
 import { migrate, type Stores } from '../src/stores/index.js';
@@ -94,7 +94,7 @@ for (let u = 0; u < SEEDED; u++) {
   rows.push([user, BENCH_VERSION, items, scores]);
   entries.push({
     key: `recs:${user}`,
-    value: JSON.stringify({ model_version: BENCH_VERSION, source: 'batch', items, scores }),
+    value: encodeCandidates({ modelVersion: BENCH_VERSION, source: 'batch', items, scores }),
   });
 }
 await db.copyRows('batch_recommendations', ['user_id', 'model_version', 'item_ids', 'scores'], rows);

@@ -9,7 +9,7 @@
  * come from the relational store instead.
  */
 import type { Cache } from '../stores/cache/port.js';
-import type { Candidates, Source } from './answers.js';
+import { type Candidates, roundScore, type Source } from './answers.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
 
@@ -50,12 +50,7 @@ export class L1Cache {
   /** Best effort: a failed write only means the next request reads the relational store. */
   async set(user: string, c: Candidates): Promise<void> {
     if (this.breaker.refusing) return;
-    const value = JSON.stringify({
-      model_version: c.modelVersion,
-      source: c.source,
-      items: c.items,
-      scores: c.scores,
-    });
+    const value = encodeCandidates(c);
     await this.breaker
       .run(() => this.cache.set(l1Key(user), value, this.ttlMs))
       .catch(() => {
@@ -70,6 +65,19 @@ export class L1Cache {
         this.metrics.storeErrors.inc({ store: 'cache' });
       });
   }
+}
+
+/**
+ * An L1 entry's JSON. Scores keep the precision answers carry (answers.ts roundScore): a
+ * float32 printed as a double has 17 digits, and parsing them was a good part of an L1 hit.
+ */
+export function encodeCandidates(c: Candidates): string {
+  return JSON.stringify({
+    model_version: c.modelVersion,
+    source: c.source,
+    items: c.items,
+    scores: c.scores.map(roundScore),
+  });
 }
 
 /** Parses an L1 entry; anything malformed counts as absent (never as an error to the client). */
