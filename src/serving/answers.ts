@@ -1,8 +1,7 @@
 /**
- * What a recommendation answer is made of, and its JSON form. An answer body is
- *   {"rec_id": uuid, "user_id"?, "model_version", "source", "items": [{"item_id", "score"}]}
- * and everything after the rec_id is fixed for a given list, so it is serialized once (the
- * "tail") and kept by the in-process cache; each answer then only prepends a fresh rec_id.
+ * What a recommendation answer is made of. Its JSON form,
+ *   {"rec_id": uuid, "user_id"?, "model_version", "source", "items": [{"item_id", "score"}]},
+ * is written by answer-writer.ts.
  */
 
 /** Where an answer came from (the recommendation_logs.source values). */
@@ -32,34 +31,4 @@ export function roundScore(s: number): number {
   if (Math.abs(s) >= 0.01) return Math.round(s * 1e6) / 1e6;
   const scale = 10 ** (5 - Math.floor(Math.log10(Math.abs(s))));
   return Math.round(s * scale) / scale;
-}
-
-/** Ids made of printable ASCII other than `"` and `\` need no JSON escaping (nearly all of them). */
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-const quote = (id: string) => (PLAIN.test(id) ? `"${id}"` : JSON.stringify(id));
-
-/**
- * The part of an answer after its rec_id, starting with a comma. Built by hand: on a cache
- * miss this runs per request, and concatenation is several times faster than
- * JSON.stringify over an array of objects.
- */
-export function answerTail(
-  fields: Readonly<Record<string, unknown>>,
-  modelVersion: string | null,
-  source: Source,
-  items: readonly string[],
-  scores: readonly number[],
-): string {
-  let s = '';
-  for (const key in fields) s += `,"${key}":${JSON.stringify(fields[key])}`;
-  s += `,"model_version":${modelVersion === null ? 'null' : quote(modelVersion)},"source":"${source}","items":[`;
-  for (let i = 0; i < items.length; i++) {
-    const score = roundScore(scores[i]);
-    s += `${i === 0 ? '{"item_id":' : ',{"item_id":'}${quote(items[i])},"score":${Number.isFinite(score) ? score : 'null'}}`;
-  }
-  return `${s}]}`;
-}
-
-export function answerBody(recId: string, tail: string): string {
-  return `{"rec_id":"${recId}"${tail}`;
 }

@@ -3,6 +3,7 @@ import type { ServingConfig } from '../config.js';
 import type { ActiveModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
+import type { AnswerWriter } from './answer-writer.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { Catalog } from './catalog.js';
 import type { L0Cache } from './l0-cache.js';
@@ -28,6 +29,8 @@ export interface Serving {
   recommender: Recommender;
   recLog: RecLog;
   recIds: RecIds;
+  /** Writes every answer that is not a cached one (the bytes last until the next answer). */
+  answers: AnswerWriter;
   validators: Validators;
   stream: Stream;
   /** The view of the model being served now, or null before the first model. */

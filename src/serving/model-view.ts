@@ -11,6 +11,7 @@ import { FoldIn } from '../model/fold-in.js';
 import type { AlsModel } from '../model/model.js';
 import { Scorer } from '../model/scorer.js';
 import type { Catalog } from './catalog.js';
+import type { PreparedAnswer } from './prepared-answer.js';
 
 export interface Ranked {
   items: string[];
@@ -31,7 +32,10 @@ export class ModelView {
     max: 256,
   });
   /** Similar-items answers (a pure function of model, catalog and query), serialized. */
-  readonly similarAnswers = new LRUCache<string, { tail: string; items: string[]; scores: number[] }>({
+  readonly similarAnswers = new LRUCache<
+    string,
+    { answer: PreparedAnswer; items: string[]; scores: number[] }
+  >({
     max: 10_000,
   });
 

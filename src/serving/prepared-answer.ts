@@ -2,12 +2,12 @@
  * An answer kept as the bytes it is sent as, for the cached-answer path: the whole JSON body
  * with a 36-byte rec_id slot near the front, which each use overwrites with a fresh UUID v4
  * generated straight into the buffer. A hit then allocates no body string and no rec_id
- * string (only when its log row is kept is the id read out), which keeps the garbage
+ * string (its log row copies the id's bytes), which keeps the garbage
  * collector — and the tail latency its pauses cause — out of the way at 100 000 answers/s.
  * uWS copies what res.end() is given before returning, so reusing the buffer is safe.
  */
 import { randomFillSync } from 'node:crypto';
-import { answerBody } from './answers.js';
+import type { RecIdSource } from './answer-writer.js';
 
 const PREFIX = '{"rec_id":"';
 const ID_AT = PREFIX.length;
@@ -44,13 +44,9 @@ export class RecIds {
   }
 }
 
-export class PreparedAnswer {
-  private readonly bytes: Buffer;
-
-  /** `tail`: the body after its rec_id (answers.ts answerTail). */
-  constructor(tail: string) {
-    this.bytes = Buffer.from(answerBody('00000000-0000-4000-8000-000000000000', tail), 'utf8');
-  }
+export class PreparedAnswer implements RecIdSource {
+  /** `bytes`: an answer body of its own (AnswerWriter.copy()), rec_id at the front. */
+  constructor(private readonly bytes: Buffer) {}
 
   /** The body with a new rec_id; valid until the next call (send it at once). */
   stamp(ids: RecIds): Buffer {
@@ -61,5 +57,10 @@ export class PreparedAnswer {
   /** The rec_id of the body last returned by stamp(). */
   recId(): string {
     return this.bytes.toString('latin1', ID_AT, ID_AT + 36);
+  }
+
+  /** Copies the rec_id of the body last returned by stamp() into `out` at `offset` (36 bytes). */
+  copyRecId(out: Uint8Array, offset: number): void {
+    this.bytes.copy(out, offset, ID_AT, ID_AT + 36);
   }
 }

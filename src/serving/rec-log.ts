@@ -2,12 +2,13 @@
  * recommendation_logs, written off the request path: answers are queued in memory (bounded)
  * and inserted in batches with COPY every ~100 ms. When the queue is full or the store
  * fails, rows are dropped and counted — an answer is never held back or failed for its log
- * line, and logging never takes more than its share of the event loop. Queued rows are
- * also indexed by rec_id, so feedback that follows an answer within moments finds its user
- * before the row lands in the store.
+ * line, and logging never takes more than its share of the event loop. Feedback that
+ * follows an answer within moments finds its user among the queued rows, before the row
+ * lands in the store.
  */
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
+import type { RecIdSource } from './answer-writer.js';
 import type { Source } from './answers.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
@@ -44,14 +45,17 @@ const COLUMNS = [
   'latency_us',
 ] as const;
 
+/** A UUID's length in its text form. */
+const ID = 36;
+
 /**
- * The queue: a ring of preallocated columns. Queuing an answer allocates nothing but its
- * rec_id, and nothing churns when the queue is full: a queue of row arrays plus a
- * per-row rec_id index, at 20 000 rows under a flood of requests, made scavenges, array
- * copies and hash-table rehashes the main source of tail latency.
+ * The queue: a ring of preallocated columns, rec_ids kept as their 36 ASCII bytes. Queuing
+ * an answer allocates nothing that outlives the request, and nothing churns when the queue
+ * is full: a queue of row arrays with a rec_id→user Map, at 20 000 rows under a flood of
+ * requests, made scavenges, array copies and rehashes the main source of tail latency.
  */
 class Ring {
-  readonly recIds: string[];
+  readonly recIds: Buffer;
   readonly users: string[];
   readonly versions: Array<string | null>;
   readonly sources: Source[];
@@ -64,7 +68,7 @@ class Ring {
   count = 0;
 
   constructor(readonly capacity: number) {
-    this.recIds = new Array<string>(capacity).fill('');
+    this.recIds = Buffer.alloc(capacity * ID);
     this.users = new Array<string>(capacity).fill('');
     this.versions = new Array<string | null>(capacity).fill(null);
     this.sources = new Array<Source>(capacity).fill('l0');
@@ -85,11 +89,35 @@ class Ring {
     return slot;
   }
 
+  setRecId(slot: number, recId: string | RecIdSource): void {
+    const at = slot * ID;
+    if (typeof recId !== 'string') recId.copyRecId(this.recIds, at);
+    else for (let i = 0; i < ID; i++) this.recIds[at + i] = recId.charCodeAt(i);
+  }
+
+  /** The slot of a queued row with this rec_id (lower-case), or -1. */
+  find(recId: string): number {
+    if (recId.length !== ID) return -1;
+    const ids = this.recIds;
+    const c0 = recId.charCodeAt(0);
+    const c1 = recId.charCodeAt(1);
+    for (let i = 0; i < this.count; i++) {
+      const slot = (this.head + i) % this.capacity;
+      const at = slot * ID;
+      // Random hex: the first two characters rule out all but 1 in 256 rows.
+      if (ids[at] !== c0 || ids[at + 1] !== c1) continue;
+      let k = 2;
+      while (k < ID && ids[at + k] === recId.charCodeAt(k)) k++;
+      if (k === ID) return slot;
+    }
+    return -1;
+  }
+
   /** The row at position i from the oldest, as copyRows takes it. */
   row(i: number): unknown[] {
     const j = (this.head + i) % this.capacity;
     return [
-      this.recIds[j],
+      this.recIds.toString('latin1', j * ID, j * ID + ID),
       this.users[j],
       this.versions[j],
       this.sources[j],
@@ -114,34 +142,8 @@ class Ring {
 
 const NONE: readonly never[] = Object.freeze([]);
 
-/**
- * rec_id → user for the answers queued lately: two generations of at most `size` entries,
- * so a lookup covers at least the last `size` answers — every queued one — and entries are
- * never deleted one by one (a Map with steady deletes and inserts rehashes all of itself).
- * An answer already written stays findable a little longer, which is harmless: it was served.
- */
-class RecentAnswers {
-  private young = new Map<string, string>();
-  private old = new Map<string, string>();
-
-  constructor(private readonly size: number) {}
-
-  set(recId: string, user: string): void {
-    if (this.young.size >= this.size) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-    this.young.set(recId, user);
-  }
-
-  get(recId: string): string | undefined {
-    return this.young.get(recId) ?? this.old.get(recId);
-  }
-}
-
 export class RecLog {
   private readonly ring: Ring;
-  private readonly recent: RecentAnswers;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private nextWrite = 0;
@@ -159,7 +161,6 @@ export class RecLog {
   ) {
     const maxQueue = Math.max(0, opts.maxQueue ?? 20_000);
     this.ring = new Ring(maxQueue);
-    this.recent = new RecentAnswers(Math.max(1, maxQueue));
     this.batchSize = Math.max(1, opts.batchSize ?? 1000);
     this.maxShare = Math.min(1, Math.max(0.01, opts.maxShare ?? 0.1));
     this.batch = Math.min(100, this.batchSize);
@@ -187,13 +188,19 @@ export class RecLog {
     return false;
   }
 
-  /** The user of an answer this process served lately (its row may not be in the store yet). */
+  /**
+   * The user of an answer whose row is still queued (not yet in the store). A scan of at
+   * most maxQueue rows, ~20 µs at 20 000: feedback is far rarer than answers, which in
+   * exchange queue without allocating an index entry each.
+   */
   userOf(recId: string): string | undefined {
-    return this.recent.get(recId);
+    const slot = this.ring.find(recId);
+    return slot < 0 ? undefined : this.ring.users[slot];
   }
 
+  /** `recId`: the answer's id, or what just wrote the answer (its rec_id bytes are copied). */
   add(
-    recId: string,
+    recId: string | RecIdSource,
     userId: string,
     modelVersion: string | null,
     source: Source,
@@ -206,9 +213,8 @@ export class RecLog {
       this.metrics.recLogDropped('queue_full', 1);
       return;
     }
-    this.recent.set(recId, userId);
     const j = ring.push();
-    ring.recIds[j] = recId;
+    ring.setRecId(j, recId);
     ring.users[j] = userId;
     ring.versions[j] = modelVersion;
     ring.sources[j] = source;

@@ -16,6 +16,7 @@ import type { RecsysConfig } from '../config.js';
 import type { ActiveModel, LoadedModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
+import { AnswerWriter } from './answer-writer.js';
 import { ApiKeys } from './api-keys.js';
 import { CircuitBreaker } from './breaker.js';
 import { Catalog } from './catalog.js';
@@ -129,6 +130,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
 
   const app = uws.App();
   stream = new Stream(app, uws, metrics, keys, !cfg.publicReads);
+  const recIds = new RecIds();
   const serving: Serving = {
     config: cfg,
     stores,
@@ -141,7 +143,8 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     popular,
     recommender,
     recLog,
-    recIds: new RecIds(),
+    recIds,
+    answers: new AnswerWriter(recIds),
     validators: compileValidators(),
     stream,
     view: () => view,

@@ -3,8 +3,10 @@
 // user of an answer still queued, and a failed write frees its rows and counts them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { AnswerWriter } from '../../src/serving/answer-writer.js';
 import { CircuitBreaker } from '../../src/serving/breaker.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
+import { PreparedAnswer, RecIds } from '../../src/serving/prepared-answer.js';
 import { RecLog } from '../../src/serving/rec-log.js';
 import { silentLogger } from '../../src/stores/logger.js';
 import { migrate } from '../../src/stores/relational/migrate.js';
@@ -126,6 +128,30 @@ describe('recommendation log', () => {
     }
     await log.close();
     assert.equal(log.queued, 0);
+  });
+
+  it('takes the rec_id of a prepared answer from its bytes', async () => {
+    const { log } = setup(4);
+    const ids = new RecIds();
+    const writer = new AnswerWriter(ids);
+    writer.write({}, 'v1', 'l0', [], []);
+    const answer = new PreparedAnswer(writer.copy());
+    const first = JSON.parse(answer.stamp(ids).toString()).rec_id as string;
+    log.add(answer, 'carol', 'v1', 'l0', ['i1'], [1], 5);
+    const second = JSON.parse(answer.stamp(ids).toString()).rec_id as string;
+    log.add(answer, 'dave', 'v1', 'l0', ['i1'], [1], 5);
+    assert.notEqual(first, second);
+    assert.equal(log.userOf(first), 'carol');
+    assert.equal(log.userOf(second), 'dave');
+    await log.flush();
+    const got = await db.query<{ user_id: string }>(
+      'SELECT user_id FROM recommendation_logs WHERE rec_id = $1 OR rec_id = $2 ORDER BY user_id',
+      [first, second],
+    );
+    assert.deepEqual(
+      got.rows.map((r) => r.user_id),
+      ['carol', 'dave'],
+    );
   });
 
   it('counts the rows of a failed write as dropped and frees their room', async () => {

@@ -3,6 +3,8 @@
 // parsing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AnswerWriter } from '../../src/serving/answer-writer.js';
+import { roundScore } from '../../src/serving/answers.js';
 import { ApiKeys } from '../../src/serving/api-keys.js';
 import { CallTimeoutError, CircuitBreaker, CircuitOpenError } from '../../src/serving/breaker.js';
 import { L0Cache } from '../../src/serving/l0-cache.js';
@@ -13,6 +15,13 @@ import { RateLimiter } from '../../src/serving/rate-limit.js';
 import { parseUserUpdate } from '../../src/serving/user-updates.js';
 import { loadUws } from '../../src/serving/uws.js';
 import { QueryError } from '../../src/stores/errors.js';
+
+/** A prepared answer as the server builds one. */
+function prepared(): PreparedAnswer {
+  const w = new AnswerWriter(new RecIds());
+  w.write({ user_id: 'u1' }, 'v1', 'l0', ['i1'], [0.5]);
+  return new PreparedAnswer(w.copy());
+}
 
 describe('serving parts', () => {
   it('loads the native uWebSockets.js binary, not the JavaScript fallback', () => {
@@ -91,7 +100,7 @@ describe('serving parts', () => {
   it('L0: invalidation wins over a fill that started before it', () => {
     const l0 = new L0Cache(10, 60_000);
     const answer = {
-      answer: new PreparedAnswer('}'),
+      answer: prepared(),
       modelVersion: 'v',
       filledFrom: 'batch' as const,
       items: [],
@@ -110,9 +119,86 @@ describe('serving parts', () => {
     assert.equal(new L0Cache(0, 1000).enabled, false);
   });
 
+  it('answer bytes are exactly JSON.stringify of the answer, whatever the ids and scores', () => {
+    const ids = new RecIds();
+    const w = new AnswerWriter(ids);
+    const rng = (() => {
+      let x = 12345;
+      return () => {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        return x / 2147483648;
+      };
+    })();
+    const oddIds = [
+      'plain',
+      'with "quote"',
+      'back\\slash',
+      'tab\there',
+      'ünïcödé',
+      '日本',
+      'emoji 🎬',
+      '',
+      'ctl\u0001',
+    ];
+    const oddScores = [
+      0,
+      -0,
+      0.01,
+      -0.01,
+      0.0099999,
+      1e-7,
+      -3.5e-9,
+      0.5000005,
+      -0.5000005,
+      1.0000004999,
+      123456.789,
+      -2.25,
+      999999999.9,
+      1e9,
+      1e21,
+      12345678901234,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Math.fround(0.1),
+      7,
+    ];
+    for (let round = 0; round < 400; round++) {
+      const n = round === 0 ? 600 : Math.floor(rng() * 12);
+      const items = Array.from({ length: n }, (_, i) =>
+        rng() < 0.2 ? oddIds[i % oddIds.length] : `i${Math.floor(rng() * 1e6)}`,
+      );
+      const scores = Array.from({ length: n }, (_, i) =>
+        rng() < 0.3
+          ? oddScores[(round + i) % oddScores.length]
+          : (rng() - 0.3) * 10 ** Math.floor(rng() * 8 - 3),
+      );
+      const fields: Record<string, unknown> =
+        round % 3 === 0
+          ? { user_id: items[0] ?? 'u' }
+          : round % 3 === 1
+            ? { ignored_items: ['a', 'b"'] }
+            : {};
+      const version = round % 5 === 0 ? null : `v${round}`;
+      const bytes = Buffer.from(w.write(fields, version, 'batch', items, scores)).toString('utf8');
+      const recId = JSON.parse(bytes).rec_id as string;
+      assert.match(recId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const expected = JSON.stringify({
+        rec_id: recId,
+        ...fields,
+        model_version: version,
+        source: 'batch',
+        items: items.map((item_id, i) => ({ item_id, score: roundScore(scores[i]) })),
+      });
+      assert.equal(bytes, expected);
+      const out = Buffer.alloc(36);
+      w.copyRecId(out, 0);
+      assert.equal(out.toString('latin1'), recId);
+    }
+  });
+
   it('prepared answers get a fresh, valid UUID v4 rec_id on every use', () => {
     const ids = new RecIds();
-    const p = new PreparedAnswer(',"source":"l0","items":[]}');
+    const p = prepared();
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) {
       const body = JSON.parse(p.stamp(ids).toString('utf8'));

@@ -1,10 +1,10 @@
 /** GET /v1/similar/:itemId and GET /v1/items/popular. */
-import { answerTail } from '../answers.js';
 import type { Serving } from '../context.js';
 import { HttpError, notFound } from '../errors.js';
 import type { HttpKit } from '../http.js';
+import { PreparedAnswer } from '../prepared-answer.js';
 import { parseListQuery } from '../query.js';
-import { sendList } from '../respond.js';
+import { sendList, sendPrepared } from '../respond.js';
 
 export function itemRoutes(kit: HttpKit, s: Serving): void {
   kit.get(
@@ -22,13 +22,11 @@ export function itemRoutes(kit: HttpKit, s: Serving): void {
       let cached = view.similarAnswers.get(key);
       if (!cached) {
         const ranked = await view.similar(idx, k, category);
-        cached = {
-          ...ranked,
-          tail: answerTail({ item_id: item }, view.version, 'l2', ranked.items, ranked.scores),
-        };
+        s.answers.write({ item_id: item }, view.version, 'l2', ranked.items, ranked.scores);
+        cached = { ...ranked, answer: new PreparedAnswer(s.answers.copy()) };
         view.similarAnswers.set(key, cached);
       }
-      sendList(ctx, s, '', {}, view.version, 'l2', cached.items, cached.scores, cached.tail);
+      sendPrepared(ctx, s, '', cached.answer, view.version, 'l2', cached.items, cached.scores);
     },
   );
 

@@ -4,13 +4,12 @@
  * that only gets a fresh rec_id — and falls back to the Recommender's lookup chain on a
  * miss, filling L0 afterwards.
  */
-import { answerTail } from '../answers.js';
 import type { Serving } from '../context.js';
 import { badRequest } from '../errors.js';
 import type { HttpKit, RequestContext } from '../http.js';
 import { PreparedAnswer } from '../prepared-answer.js';
 import { type ListQuery, parseListQuery, variantKey } from '../query.js';
-import { sendList } from '../respond.js';
+import { sendList, sendPrepared } from '../respond.js';
 import { describeErrors } from '../schemas.js';
 
 const DEFAULT_QUERY: ListQuery = Object.freeze({ k: 10, excludeSeen: true, category: null, exclude: [] });
@@ -28,18 +27,7 @@ export function recommendationRoutes(kit: HttpKit, s: Serving): void {
       const hit = s.l0.get(user, variant);
       if (hit) {
         s.metrics.cacheLookup('l0', true);
-        ctx.source = 'l0';
-        ctx.send(200, hit.answer.stamp(s.recIds));
-        if (!ctx.aborted && s.recLog.admit())
-          s.recLog.add(
-            hit.answer.recId(),
-            user,
-            hit.modelVersion,
-            'l0',
-            hit.items,
-            hit.scores,
-            ctx.elapsedUs(),
-          );
+        sendPrepared(ctx, s, user, hit.answer, hit.modelVersion, 'l0', hit.items, hit.scores);
         return;
       }
       if (s.l0.enabled) s.metrics.cacheLookup('l0', false);
@@ -65,11 +53,13 @@ async function fill(
   const r = await s.recommender.resolve(user, q);
   sendList(ctx, s, user, { user_id: user }, r.modelVersion, r.source, r.items, r.scores);
   if (r.cacheable && s.l0.enabled) {
+    // The same list as this process will serve it from L0 (after the log row took its rec_id).
+    s.answers.write({ user_id: user }, r.modelVersion, 'l0', r.items, r.scores);
     s.l0.set(
       user,
       variant,
       {
-        answer: new PreparedAnswer(answerTail({ user_id: user }, r.modelVersion, 'l0', r.items, r.scores)),
+        answer: new PreparedAnswer(s.answers.copy()),
         modelVersion: r.modelVersion,
         filledFrom: r.source,
         items: r.items,
