@@ -50,62 +50,92 @@ interface Vector {
 export class Recommender {
   constructor(private readonly d: RecommenderDeps) {}
 
+  /**
+   * The answer for a user. The L1 hit — the common case below L0 — runs through a small
+   * async frame and allocates little: what is rarer (seen items allowed, store reads,
+   * refills, popular items) lives in methods of its own.
+   */
   async resolve(user: string, q: ListQuery): Promise<Resolved> {
-    const fillStarted = performance.now();
     const view = this.d.view();
-    const lookup = new UserLookup(this.d, user, view);
-
+    let lookup: UserLookup | undefined;
     if (!q.excludeSeen && view) {
-      // Seen items allowed: only the model can rank them, so score the user's vector directly.
-      const v = await lookup.vector();
-      if (v) {
-        const ranked = await view.score(
-          v.vector,
-          q.k,
-          view.indicesOf(q.exclude),
-          view.excludedByCatalog(q.category),
-        );
-        return { ...ranked, modelVersion: view.version, source: v.source, cacheable: lookup.healthy };
-      }
+      lookup = new UserLookup(this.d, user, view);
+      const scored = await this.scoreAll(lookup, q, view);
+      if (scored) return scored;
     }
+    const fillStarted = performance.now();
+    const cached = await this.d.l1.get(user, view?.version ?? null);
+    if (cached === null) return this.fromStore(lookup ?? new UserLookup(this.d, user, view), q, fillStarted);
+    cached.source = 'l1';
+    return this.fromCandidates(cached, q, view, lookup, user);
+  }
 
-    let base: Candidates | null = await this.d.l1.get(user, view?.version ?? null);
-    if (base) base.source = 'l1';
-    else {
-      base = await lookup.storedCandidates(this.d.candidates);
-      if (base && lookup.healthy && !this.d.l0.changedSince(user, fillStarted))
-        void this.d.l1.set(user, base);
-    }
+  /** Seen items allowed: only the model can rank them, so the user's vector is scored directly. */
+  private async scoreAll(lookup: UserLookup, q: ListQuery, view: ModelView): Promise<Resolved | null> {
+    const v = await lookup.vector();
+    if (!v) return null;
+    const ranked = await view.score(
+      v.vector,
+      q.k,
+      view.indicesOf(q.exclude),
+      view.excludedByCatalog(q.category),
+    );
+    return { ...ranked, modelVersion: view.version, source: v.source, cacheable: lookup.healthy };
+  }
 
+  /** L1 missed: the relational store's candidates (written back to L1), else popular items. */
+  private async fromStore(lookup: UserLookup, q: ListQuery, fillStarted: number): Promise<Resolved> {
+    const base = await lookup.storedCandidates(this.d.candidates);
     if (base) {
-      const exclude = q.exclude.length === 0 ? NOTHING : new Set(q.exclude);
-      const filtered = this.filter(base, q.k, q.category, exclude);
-      if (filtered.items.length < q.k && view) {
-        const v = await lookup.vector();
-        if (v) {
-          const ranked = await view.score(
-            v.vector,
-            q.k,
-            lookup.seenIndices(),
-            view.indicesOf(exclude),
-            view.excludedByCatalog(q.category),
-          );
-          if (ranked.items.length > filtered.items.length)
-            return { ...ranked, modelVersion: view.version, source: v.source, cacheable: lookup.healthy };
-        }
-      }
-      return {
-        items: filtered.items,
-        scores: filtered.scores,
-        modelVersion: base.modelVersion,
-        source: base.source,
-        cacheable: lookup.healthy,
-      };
+      if (lookup.healthy && !this.d.l0.changedSince(lookup.user, fillStarted))
+        void this.d.l1.set(lookup.user, base);
+      return this.fromCandidates(base, q, lookup.view, lookup, lookup.user);
     }
-
     const seen = new Set([...q.exclude, ...(lookup.record?.recent ?? [])]);
     const popular = this.filter(this.d.popular.list(), q.k, q.category, seen);
-    return { ...popular, modelVersion: view?.version ?? null, source: 'popular', cacheable: false };
+    return { ...popular, modelVersion: lookup.view?.version ?? null, source: 'popular', cacheable: false };
+  }
+
+  /** A candidate list filtered for the query; refilled by scoring when fewer than k survive. */
+  private fromCandidates(
+    base: Candidates,
+    q: ListQuery,
+    view: ModelView | null,
+    lookup: UserLookup | undefined,
+    user: string,
+  ): Resolved | Promise<Resolved> {
+    const exclude = q.exclude.length === 0 ? NOTHING : new Set(q.exclude);
+    const filtered = this.filter(base, q.k, q.category, exclude);
+    const answer: Resolved = {
+      items: filtered.items,
+      scores: filtered.scores,
+      modelVersion: base.modelVersion,
+      source: base.source,
+      cacheable: lookup?.healthy ?? true,
+    };
+    if (filtered.items.length >= q.k || !view) return answer;
+    return this.refill(answer, q, view, lookup ?? new UserLookup(this.d, user, view), exclude);
+  }
+
+  /** Scores the user's vector with the filters as exact exclusions; keeps `short` if that finds no more. */
+  private async refill(
+    short: Resolved,
+    q: ListQuery,
+    view: ModelView,
+    lookup: UserLookup,
+    exclude: ReadonlySet<string>,
+  ): Promise<Resolved> {
+    const v = await lookup.vector();
+    if (!v) return short;
+    const ranked = await view.score(
+      v.vector,
+      q.k,
+      lookup.seenIndices(),
+      view.indicesOf(exclude),
+      view.excludedByCatalog(q.category),
+    );
+    if (ranked.items.length <= short.items.length) return { ...short, cacheable: lookup.healthy };
+    return { ...ranked, modelVersion: view.version, source: v.source, cacheable: lookup.healthy };
   }
 
   /** The first k items of `r` that the catalog allows under `category` and that are not in `exclude`. */
@@ -137,8 +167,8 @@ class UserLookup {
 
   constructor(
     private readonly d: RecommenderDeps,
-    private readonly user: string,
-    private readonly view: ModelView | null,
+    readonly user: string,
+    readonly view: ModelView | null,
   ) {
     this.userIdx = view?.model.userIdx(user);
   }
