@@ -19,6 +19,12 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from './uws.js';
 
 export const JSON_TYPE = 'application/json';
 const NO_PARAMS: string[] = [];
+// Header names and the common value as bytes: uWS takes them as they are, where a string
+// argument is measured and copied as UTF-8 on every call (~2 % of a cached answer's CPU).
+const CONTENT_TYPE = Buffer.from('content-type');
+const JSON_TYPE_BYTES = Buffer.from(JSON_TYPE);
+const X_API_KEY = Buffer.from('x-api-key');
+const ORIGIN = Buffer.from('origin');
 
 /** open: ops endpoints; read: public unless configured otherwise; key: needs an API key (when keys are configured). */
 export type Access = 'open' | 'read' | 'key';
@@ -130,7 +136,7 @@ export class RequestContext {
       res.writeHeader('vary', 'Origin');
     }
     if (headers) for (const name in headers) res.writeHeader(name, headers[name]);
-    res.writeHeader('content-type', contentType);
+    res.writeHeader(CONTENT_TYPE, contentType === JSON_TYPE ? JSON_TYPE_BYTES : contentType);
     res.end(body, closeConnection);
   }
 
@@ -260,8 +266,8 @@ export class HttpKit {
     const nParams = spec.params ?? 0;
     const params: string[] = nParams === 0 ? NO_PARAMS : new Array(nParams);
     for (let i = 0; i < nParams; i++) params[i] = req.getParameter(i) ?? '';
-    const presented = req.getHeader('x-api-key');
-    const origin = opts.cors.enabled ? req.getHeader('origin') : '';
+    const presented = req.getHeader(X_API_KEY);
+    const origin = opts.cors.enabled ? req.getHeader(ORIGIN) : '';
     const contentType = spec.body ? req.getHeader('content-type') : '';
     const contentLength = spec.body ? req.getHeader('content-length') : '';
     const address =
