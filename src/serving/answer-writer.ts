@@ -13,6 +13,20 @@ import type { RecIds } from './prepared-answer.js';
 
 const ID_AT = '{"rec_id":"'.length;
 const QUOTE = 0x22;
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+// The fixed pieces, as bytes: TypedArray.set copies them several times faster than a loop.
+const OPEN = ascii('{"rec_id":"00000000-0000-4000-8000-000000000000"');
+const MODEL_VERSION = ascii(',"model_version":');
+const NULL = ascii('null');
+const SOURCE = ascii(',"source":');
+const ITEMS = ascii(',"items":[');
+const FIRST_ITEM = ascii('{"item_id":');
+const NEXT_ITEM = ascii(',{"item_id":');
+const SCORE = ascii(',"score":');
+const CLOSE_ITEM = ascii('}');
+const CLOSE = ascii(']}');
+const COMMA = ascii(',');
+const COLON = ascii(':');
 
 /** Something that can copy the rec_id of the answer it just produced (for the log). */
 export interface RecIdSource {
@@ -20,8 +34,10 @@ export interface RecIdSource {
 }
 
 export class AnswerWriter implements RecIdSource {
-  private buf = Buffer.allocUnsafe(4096);
+  private buf = new Uint8Array(4096);
   private at = 0;
+  /** Views of the buffer by length, so that handing out an answer allocates nothing either. */
+  private views = new Map<number, Uint8Array>();
 
   constructor(private readonly ids: RecIds) {}
 
@@ -38,9 +54,17 @@ export class AnswerWriter implements RecIdSource {
   ): Uint8Array {
     for (;;) {
       this.at = 0;
-      if (this.tryWrite(fields, modelVersion, source, items, scores)) return this.buf.subarray(0, this.at);
-      this.buf = Buffer.allocUnsafe(this.buf.length * 2);
+      if (this.tryWrite(fields, modelVersion, source, items, scores)) break;
+      this.buf = new Uint8Array(this.buf.length * 2);
+      this.views.clear();
     }
+    let view = this.views.get(this.at);
+    if (view === undefined) {
+      if (this.views.size >= 4096) this.views.clear();
+      view = this.buf.subarray(0, this.at);
+      this.views.set(this.at, view);
+    }
+    return view;
   }
 
   /** A copy of the last answer's bytes, to keep (the cached answers of prepared-answer.ts). */
@@ -49,7 +73,7 @@ export class AnswerWriter implements RecIdSource {
   }
 
   copyRecId(out: Uint8Array, offset: number): void {
-    this.buf.copy(out, offset, ID_AT, ID_AT + 36);
+    out.set(this.buf.subarray(ID_AT, ID_AT + 36), offset);
   }
 
   /** False when the buffer ran out (the caller grows it and starts again). */
@@ -61,35 +85,33 @@ export class AnswerWriter implements RecIdSource {
     scores: readonly number[],
   ): boolean {
     // The dashes come from the template; writeInto fills in the hex digits.
-    if (!this.raw('{"rec_id":"00000000-0000-4000-8000-000000000000"')) return false;
+    if (!this.put(OPEN)) return false;
     this.ids.writeInto(this.buf, ID_AT);
     for (const key in fields) {
       const value = fields[key];
-      if (!this.raw(',') || !this.string(key) || !this.raw(':')) return false;
+      if (!this.put(COMMA) || !this.string(key) || !this.put(COLON)) return false;
       if (!(typeof value === 'string' ? this.string(value) : this.json(value))) return false;
     }
-    if (!this.raw(',"model_version":')) return false;
-    if (!(modelVersion === null ? this.raw('null') : this.string(modelVersion))) return false;
-    if (!this.raw(',"source":') || !this.string(source) || !this.raw(',"items":[')) return false;
+    if (!this.put(MODEL_VERSION)) return false;
+    if (!(modelVersion === null ? this.put(NULL) : this.string(modelVersion))) return false;
+    if (!this.put(SOURCE) || !this.string(source) || !this.put(ITEMS)) return false;
     for (let i = 0; i < items.length; i++) {
-      if (!this.raw(i === 0 ? '{"item_id":' : ',{"item_id":') || !this.string(items[i])) return false;
-      if (!this.raw(',"score":') || !this.score(scores[i]) || !this.raw('}')) return false;
+      if (!this.put(i === 0 ? FIRST_ITEM : NEXT_ITEM) || !this.string(items[i])) return false;
+      if (!this.put(SCORE) || !this.score(scores[i]) || !this.put(CLOSE_ITEM)) return false;
     }
-    return this.raw(']}');
+    return this.put(CLOSE);
   }
 
-  /** ASCII text as it is (the fixed parts of the answer). */
-  private raw(text: string): boolean {
-    const { buf } = this;
-    if (this.at + text.length > buf.length) return false;
-    for (let i = 0; i < text.length; i++) buf[this.at + i] = text.charCodeAt(i);
-    this.at += text.length;
+  private put(bytes: Uint8Array): boolean {
+    if (this.at + bytes.length > this.buf.length) return false;
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
     return true;
   }
 
   /** A JSON string literal: copied when plain printable ASCII, else JSON.stringify's. */
   private string(s: string): boolean {
-    const { buf } = this;
+    const buf = this.buf;
     const start = this.at;
     if (start + s.length + 2 > buf.length) return false;
     buf[start] = QUOTE;
@@ -105,12 +127,8 @@ export class AnswerWriter implements RecIdSource {
 
   /** Any JSON value through JSON.stringify (the rare paths). */
   private json(value: unknown): boolean {
-    const text = JSON.stringify(value) ?? 'null';
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (this.at + bytes > this.buf.length) return false;
-    this.buf.write(text, this.at, 'utf8');
-    this.at += bytes;
-    return true;
+    const bytes = Buffer.from(JSON.stringify(value) ?? 'null', 'utf8');
+    return this.put(bytes);
   }
 
   /**
@@ -119,27 +137,28 @@ export class AnswerWriter implements RecIdSource {
    * as itself. Scores under 0.01 (6 significant digits) or from 10⁹ up go through String().
    */
   private score(s: number): boolean {
-    if (!Number.isFinite(s)) return this.raw('null');
+    if (!Number.isFinite(s)) return this.put(NULL);
     const a = Math.abs(s);
-    if (a < 0.01 || a >= 1e9) return this.raw(String(roundScore(s)));
+    if (a < 0.01 || a >= 1e9) return this.json(roundScore(s));
+    if (this.at + 20 > this.buf.length) return false;
     // Math.round as roundScore does it (halves round up, also below zero), then the sign.
     let k = Math.round(s * 1e6);
-    if (this.buf.length < this.at + 20) return false;
     if (k < 0) {
       this.buf[this.at++] = 0x2d; // '-'
       k = -k;
     }
-    const whole = Math.floor(k / 1e6);
-    k -= whole * 1e6;
+    // Below 10⁹ the whole part fits an int32, and the fraction always does.
+    const whole = Math.floor(k / 1e6) | 0;
+    let frac = (k - whole * 1e6) | 0;
     this.digits(whole);
-    if (k === 0) return true;
+    if (frac === 0) return true;
     let width = 6;
-    while (k % 10 === 0) {
-      k /= 10;
+    while (frac % 10 === 0) {
+      frac = (frac / 10) | 0;
       width--;
     }
     this.buf[this.at++] = 0x2e; // '.'
-    this.padded(k, width);
+    this.padded(frac, width);
     return true;
   }
 
@@ -149,12 +168,13 @@ export class AnswerWriter implements RecIdSource {
     this.padded(n, width);
   }
 
-  /** n in exactly `width` decimal digits (leading zeros), n < 10^width. */
+  /** n (an int32) in exactly `width` decimal digits (leading zeros), n < 10^width. */
   private padded(n: number, width: number): void {
-    let v = n;
+    const buf = this.buf;
+    let v = n | 0;
     for (let i = width - 1; i >= 0; i--) {
-      this.buf[this.at + i] = 0x30 + (v % 10);
-      v = Math.floor(v / 10);
+      buf[this.at + i] = 0x30 + (v % 10);
+      v = (v / 10) | 0;
     }
     this.at += width;
   }

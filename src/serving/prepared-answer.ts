@@ -11,12 +11,12 @@ import type { RecIdSource } from './answer-writer.js';
 
 const PREFIX = '{"rec_id":"';
 const ID_AT = PREFIX.length;
-const HEX = Array.from({ length: 256 }, (_, b) => [
-  '0123456789abcdef'.charCodeAt(b >> 4),
-  '0123456789abcdef'.charCodeAt(b & 15),
-]);
+const DIGITS = '0123456789abcdef';
+/** The two hex digits of each byte value, as character codes. */
+const HEX_HI = Uint8Array.from({ length: 256 }, (_, b) => DIGITS.charCodeAt(b >> 4));
+const HEX_LO = Uint8Array.from({ length: 256 }, (_, b) => DIGITS.charCodeAt(b & 15));
 /** Byte positions of the 16 random bytes' hex pairs within a 36-character UUID. */
-const SLOTS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const SLOTS = Uint8Array.of(0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34);
 
 /** UUID v4 from a pool of random bytes refilled in bulk (as crypto.randomUUID does). */
 export class RecIds {
@@ -24,7 +24,7 @@ export class RecIds {
   private at = this.pool.length;
 
   /** Writes a fresh UUID v4 (36 ASCII bytes) into `out` at `offset`. */
-  writeInto(out: Buffer, offset: number): void {
+  writeInto(out: Uint8Array, offset: number): void {
     if (this.at === this.pool.length) {
       randomFillSync(this.pool);
       this.at = 0;
@@ -37,9 +37,8 @@ export class RecIds {
       if (i === 6)
         b = (b & 0x0f) | 0x40; // version 4
       else if (i === 8) b = (b & 0x3f) | 0x80; // RFC 4122 variant
-      const [hi, lo] = HEX[b];
-      out[offset + SLOTS[i]] = hi;
-      out[offset + SLOTS[i] + 1] = lo;
+      out[offset + SLOTS[i]] = HEX_HI[b];
+      out[offset + SLOTS[i] + 1] = HEX_LO[b];
     }
   }
 }
