@@ -227,8 +227,8 @@ export function relationalContract(name: string, create: () => Promise<Relationa
             [
               'bulk-u',
               'v1',
-              ['a,b', '{c}', tricky, 'NULL'],
-              [1, 0.5, -2, 0],
+              ['a,b', '{c}', tricky, 'NULL', 'e', 'f', 'g'],
+              [1, 0.5, -2, 0, 1.25e-7, Number.NaN, Number.POSITIVE_INFINITY],
               new Date('2024-01-01T00:00:00Z'),
             ],
           ],
@@ -250,8 +250,8 @@ export function relationalContract(name: string, create: () => Promise<Relationa
           `SELECT item_ids, scores, generated_at FROM batch_recommendations WHERE user_id = 'bulk-u'`,
         );
         assert.deepEqual(recs.rows[0], {
-          item_ids: ['a,b', '{c}', tricky, 'NULL'],
-          scores: [1, 0.5, -2, 0],
+          item_ids: ['a,b', '{c}', tricky, 'NULL', 'e', 'f', 'g'],
+          scores: [1, 0.5, -2, 0, 1.25e-7, Number.NaN, Number.POSITIVE_INFINITY],
           generated_at: new Date('2024-01-01T00:00:00Z'),
         });
       });
