@@ -10,8 +10,10 @@ import type { BreakerState } from './breaker.js';
 
 export type CacheLevel = 'l0' | 'l1';
 
+// Fine around 1-2 ms, where the serving targets sit.
 const LATENCY_BUCKETS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+  0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+  0.25, 0.5, 1, 2.5, 10,
 ];
 
 export class ServingMetrics {
