@@ -1,0 +1,71 @@
+// Serving scales across cores by running several servers on one port: uWS listens with
+// SO_REUSEPORT, so a second `recsys serve --port P` (another process, or as here another
+// server in this one) binds the same port and the kernel spreads connections between them.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { type RunningServer, startServer } from '../../src/serving/index.js';
+import { silentLogger } from '../../src/stores/logger.js';
+import { type Fixture, startFixture } from './fixture.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+/** GET on a connection of its own; resolves with the CORS header (null when absent). */
+function corsHeaderOf(url: string): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false, headers: { origin: 'https://shop.example' } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+          else resolve((res.headers['access-control-allow-origin'] as string | undefined) ?? null);
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+describe('several servers on one port', () => {
+  let f: Fixture;
+  let second: RunningServer | undefined;
+
+  before(async () => {
+    // A fixed port for both: the kernel only lets a second socket join a port bound by
+    // number (one that bound port 0 got its port to itself).
+    f = await startFixture({ options: { port: await freePort() } });
+    // The second server differs in one visible way: it answers CORS requests.
+    const config = loadConfig({
+      env: { RECSYS_CORS_ORIGINS: 'https://shop.example', RECSYS_LOG_LEVEL: 'silent' },
+      overrides: { dataDir: f.config.dataDir },
+    });
+    second = await startServer(
+      { config, stores: f.stores, models: f.models, logger: silentLogger, backend: 'js' },
+      { port: f.server.port },
+    );
+  });
+  after(async () => {
+    await second?.close();
+    await f?.close();
+  });
+
+  it('both answer on the same port, the kernel spreading connections between them', async () => {
+    assert.equal(second?.port, f.server.port);
+    const seen = await Promise.all(
+      Array.from({ length: 40 }, () => corsHeaderOf(`${f.base}/v1/recommendations/u1`)),
+    );
+    const bySecond = seen.filter((h) => h === 'https://shop.example').length;
+    // 40 connections land on one of two sockets by a hash of their ports: all on one side
+    // has odds of 2 in 2^40.
+    assert.ok(bySecond > 0 && bySecond < seen.length, `second server answered ${bySecond} of ${seen.length}`);
+  });
+});
