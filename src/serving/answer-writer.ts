@@ -9,9 +9,8 @@
  * to JSON.stringify for that piece, so the output is always what JSON.stringify would give.
  */
 import { roundScore, type Source } from './answers.js';
-import type { RecIds } from './prepared-answer.js';
+import { REC_ID_AT, REC_ID_LENGTH, type RecIdSource, type RecIds } from './rec-ids.js';
 
-const ID_AT = '{"rec_id":"'.length;
 const QUOTE = 0x22;
 const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 // The fixed pieces, as bytes: TypedArray.set copies them several times faster than a loop.
@@ -27,11 +26,6 @@ const CLOSE_ITEM = ascii('}');
 const CLOSE = ascii(']}');
 const COMMA = ascii(',');
 const COLON = ascii(':');
-
-/** Something that can copy the rec_id of the answer it just produced (for the log). */
-export interface RecIdSource {
-  copyRecId(out: Uint8Array, offset: number): void;
-}
 
 export class AnswerWriter implements RecIdSource {
   private buf = new Uint8Array(4096);
@@ -73,7 +67,7 @@ export class AnswerWriter implements RecIdSource {
   }
 
   copyRecId(out: Uint8Array, offset: number): void {
-    out.set(this.buf.subarray(ID_AT, ID_AT + 36), offset);
+    out.set(this.buf.subarray(REC_ID_AT, REC_ID_AT + REC_ID_LENGTH), offset);
   }
 
   /** False when the buffer ran out (the caller grows it and starts again). */
@@ -86,7 +80,7 @@ export class AnswerWriter implements RecIdSource {
   ): boolean {
     // The dashes come from the template; writeInto fills in the hex digits.
     if (!this.put(OPEN)) return false;
-    this.ids.writeInto(this.buf, ID_AT);
+    this.ids.writeInto(this.buf, REC_ID_AT);
     for (const key in fields) {
       const value = fields[key];
       if (!this.put(COMMA) || !this.string(key) || !this.put(COLON)) return false;

@@ -10,7 +10,7 @@ import type { L0Cache } from './l0-cache.js';
 import type { ServingMetrics } from './metrics.js';
 import type { ModelView } from './model-view.js';
 import type { PopularItems } from './popular.js';
-import type { RecIds } from './prepared-answer.js';
+import type { RecIds } from './rec-ids.js';
 import type { RecLog } from './rec-log.js';
 import type { Recommender } from './recommender.js';
 import type { Validators } from './schemas.js';

@@ -9,7 +9,7 @@
  * come from the relational store instead.
  */
 import type { Cache } from '../stores/cache/port.js';
-import { type Candidates, roundScore, type Source } from './answers.js';
+import { type Candidates, jsonObject, roundScore, type Source } from './answers.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
 
@@ -82,14 +82,8 @@ export function encodeCandidates(c: Candidates): string {
 
 /** Parses an L1 entry; anything malformed counts as absent (never as an error to the client). */
 export function parseCandidates(raw: string): Candidates | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(raw);
+  if (o === null) return null;
   const { items, scores } = o;
   if (!Array.isArray(items) || !Array.isArray(scores) || items.length !== scores.length) return null;
   if (!items.every((i) => typeof i === 'string') || !scores.every((s) => typeof s === 'number')) return null;

@@ -8,10 +8,10 @@
  */
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
-import type { RecIdSource } from './answer-writer.js';
 import type { Source } from './answers.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
+import { REC_ID_LENGTH as ID, type RecIdSource } from './rec-ids.js';
 
 export interface RecLogOptions {
   /** Most rows waiting (default 20 000). */
@@ -44,9 +44,6 @@ const COLUMNS = [
   'served_at',
   'latency_us',
 ] as const;
-
-/** A UUID's length in its text form. */
-const ID = 36;
 
 /**
  * The queue: a ring of preallocated columns, rec_ids kept as their 36 ASCII bytes. Queuing

@@ -6,6 +6,7 @@
  * rebuilds it from user_profiles), and pushes the new list to the user's WebSocket
  * subscribers. Publishers need not write recs:<user> themselves.
  */
+import { jsonObject } from './answers.js';
 
 export const USER_UPDATES_CHANNEL = 'recsys:user-updates';
 
@@ -23,14 +24,8 @@ export function encodeUserUpdate(m: UserUpdateMessage): string {
 
 /** The message, or null when it is not one (logged and ignored by the receiver, never thrown). */
 export function parseUserUpdate(raw: string): UserUpdateMessage | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(raw);
+  if (o === null) return null;
   if (typeof o.user_id !== 'string' || o.user_id === '') return null;
   const items =
     Array.isArray(o.items) && o.items.every((i) => typeof i === 'string') ? (o.items as string[]) : [];

@@ -9,9 +9,10 @@ import { ApiKeys } from '../../src/serving/api-keys.js';
 import { CallTimeoutError, CircuitBreaker, CircuitOpenError } from '../../src/serving/breaker.js';
 import { L0Cache } from '../../src/serving/l0-cache.js';
 import { parseCandidates } from '../../src/serving/l1-cache.js';
-import { PreparedAnswer, RecIds } from '../../src/serving/prepared-answer.js';
+import { PreparedAnswer } from '../../src/serving/prepared-answer.js';
 import { parseListQuery, variantKey } from '../../src/serving/query.js';
 import { RateLimiter } from '../../src/serving/rate-limit.js';
+import { RecIds } from '../../src/serving/rec-ids.js';
 import { parseUserUpdate } from '../../src/serving/user-updates.js';
 import { loadUws } from '../../src/serving/uws.js';
 import { QueryError } from '../../src/stores/errors.js';
@@ -203,7 +204,9 @@ describe('serving parts', () => {
     for (let i = 0; i < 2000; i++) {
       const body = JSON.parse(p.stamp(ids).toString('utf8'));
       assert.match(body.rec_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      assert.equal(p.recId(), body.rec_id);
+      const copied = Buffer.alloc(36);
+      p.copyRecId(copied, 0);
+      assert.equal(copied.toString('latin1'), body.rec_id);
       seen.add(body.rec_id);
     }
     assert.equal(seen.size, 2000);
