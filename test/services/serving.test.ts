@@ -1,7 +1,8 @@
 // The serving layer on the real servers (RECSYS_MODE=services): PostgreSQL in a fresh
-// schema, Redis in a fresh namespace (reached through a TCP proxy so the test can take it
-// away), Kafka, MinIO. Cache levels with Redis as L1, events into Kafka, invalidation and
-// WebSocket pushes through Redis pub/sub, and degradation while Redis is gone.
+// schema and Redis in a fresh namespace (each reached through a TCP proxy so the test can
+// take it away), Kafka, MinIO. Cache levels with Redis as L1, events into Kafka,
+// invalidation and WebSocket pushes through Redis pub/sub, and degradation while Redis or
+// PostgreSQL is gone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
@@ -33,20 +34,26 @@ describe('serving on the real servers', () => {
   const schema = uid('serving_').toLowerCase();
   const redis = new URL(servers.redisUrl);
   const proxy = new TcpProxy(redis.hostname, Number(redis.port || 6379));
+  const pg = new URL(servers.databaseUrl);
+  const pgProxy = new TcpProxy(pg.hostname, Number(pg.port || 5432));
   let admin: Awaited<ReturnType<typeof openPostgres>>;
   let stores: Stores;
   let f: Fixture;
 
   before(async () => {
     await proxy.start();
+    await pgProxy.start();
     admin = await openPostgres({
       url: servers.databaseUrl,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       logger: silentLogger,
     });
     await admin.query(`CREATE SCHEMA ${schema}`);
+    const pgViaProxy = new URL(servers.databaseUrl);
+    pgViaProxy.hostname = '127.0.0.1';
+    pgViaProxy.port = String(pgProxy.port);
     const db = await openPostgres({
-      url: servers.databaseUrl,
+      url: pgViaProxy.toString(),
       schema,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       logger: silentLogger,
@@ -95,6 +102,7 @@ describe('serving on the real servers', () => {
     await f?.close();
     await stores?.close();
     await proxy.stop();
+    await pgProxy.stop();
     await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
     await admin?.close();
   });
@@ -223,6 +231,74 @@ describe('serving on the real servers', () => {
         (await call(f.base, 'GET', '/v1/recommendations/u30?k=2')).body.source !== undefined &&
         (await stores.cache.get('recs:u30').catch(() => null)) !== null,
       'L1 written again',
+      20_000,
+    );
+  });
+
+  it('with PostgreSQL gone, answers come from L0, Redis, the model or popular items and events still go to Kafka; then PostgreSQL is used again', async () => {
+    // u50's candidates in Redis, u7's answer in this server's L0.
+    await call(f.base, 'GET', '/v1/recommendations/u50');
+    await waitFor(async () => (await stores.cache.get('recs:u50')) !== null, 'u50 in Redis', 5000);
+    await f.restart(env);
+    await call(f.base, 'GET', '/v1/recommendations/u7');
+    assert.equal((await call(f.base, 'GET', '/v1/recommendations/u7')).body.source, 'l0');
+    await admin.query(
+      `INSERT INTO ${schema}.batch_recommendations (user_id, model_version, item_ids, scores) VALUES ('u61', $1, ARRAY['i2','i4'], ARRAY[2,1]::real[])`,
+      [f.model.meta.version],
+    );
+    const port = pgProxy.port;
+    await pgProxy.stop();
+    try {
+      const fromRedis = await timed(call(f.base, 'GET', '/v1/recommendations/u50?k=3'));
+      assert.ok(fromRedis.ms < 2000, `answered after ${fromRedis.ms} ms`);
+      assert.equal(fromRedis.value!.body.source, 'l1');
+      assert.deepEqual(
+        fromRedis.value!.body.items.map((i: { item_id: string }) => i.item_id),
+        ['i1', 'i2', 'i3'],
+      );
+      assert.equal((await call(f.base, 'GET', '/v1/recommendations/u7')).body.source, 'l0');
+      const known = await timed(call(f.base, 'GET', '/v1/recommendations/u12'));
+      assert.ok(known.ms < 2000, `answered after ${known.ms} ms`);
+      assert.equal(known.value!.status, 200);
+      assert.equal(known.value!.body.source, 'l2', 'scored from the model in memory');
+      const stranger = await call(f.base, 'GET', '/v1/recommendations/nobody-knows');
+      assert.equal(stranger.status, 200);
+      assert.equal(stranger.body.source, 'popular');
+      assert.ok(stranger.body.items.length > 0);
+      assert.equal((await call(f.base, 'GET', '/v1/items/popular?k=3')).status, 200);
+      const ready = await call(f.base, 'GET', '/readyz');
+      assert.equal(ready.status, 503);
+      assert.match(ready.body.checks.db, /unavailable/);
+
+      const user = uid('pg-down-');
+      const ev = await timed(
+        call(f.base, 'POST', '/v1/events', { user_id: user, item_id: 'i4', type: 'click' }, keyed),
+      );
+      assert.equal(ev.value!.status, 202, ev.value!.text);
+      assert.ok(ev.ms < 2000, `accepted after ${ev.ms} ms`);
+      const got: string[] = [];
+      const consumer = await stores.bus.consume({
+        topic: INTERACTIONS_TOPIC,
+        groupId: uid('pg-down-test-'),
+        handler: async (batch) => {
+          for (const m of batch.messages)
+            if (m.key === user) got.push(JSON.parse(m.value.toString('utf8')).event_id);
+        },
+      });
+      try {
+        await waitFor(() => got.length === 1, 'the event consumed from Kafka', 60_000);
+      } finally {
+        await consumer.stop();
+      }
+      assert.deepEqual(got, ev.value!.body.event_ids);
+    } finally {
+      pgProxy.port = port;
+      await pgProxy.start();
+    }
+    await waitFor(async () => (await call(f.base, 'GET', '/readyz')).status === 200, 'ready again', 20_000);
+    await waitFor(
+      async () => (await call(f.base, 'GET', '/v1/recommendations/u61?k=2')).body.source === 'batch',
+      'batch answers from PostgreSQL again',
       20_000,
     );
   });
