@@ -1,6 +1,9 @@
 /**
  * One training run: the archive (plus recent real-time rows) → ALS on the pool → evaluated
- * on a seeded holdout → published, activated, and top-N precomputed for every user.
+ * on a seeded holdout → published, top-N precomputed for every user, then activated.
+ * Precomputing before activating matters: once servers switch to the new model, its batch
+ * rows must already be there, or they would score users themselves and cache those lists
+ * in L1 (where they would hide the batch rows for the cache's TTL).
  * The scheduled batch job (cron, gate, run history) builds on this.
  */
 import type { BackendName } from '../compute/kernels.js';
@@ -12,7 +15,7 @@ import { evaluateRanking, evaluateRatings } from '../model/evaluate.js';
 import { fitAls } from '../model/fit.js';
 import type { AlsModel } from '../model/model.js';
 import type { AlsParams } from '../model/params.js';
-import { publishModel } from '../model/registry.js';
+import { activateModel, publishModel } from '../model/registry.js';
 import { Scorer } from '../model/scorer.js';
 import type { Stores } from '../stores/index.js';
 import { type ArchiveRange, readArchiveCoo } from './archive.js';
@@ -25,6 +28,10 @@ export interface TrainJobOptions {
   range?: ArchiveRange;
   holdoutFraction?: number;
   topN?: number;
+  /**
+   * Precompute and activate (default true). False leaves the model a candidate and the
+   * active model's batch rows untouched.
+   */
   activate?: boolean;
 }
 
@@ -65,7 +72,7 @@ export async function runTraining(
     Object.entries(e).filter((kv): kv is [string, number] => typeof kv[1] === 'number'),
   );
   Object.assign(model.meta.metrics, metrics);
-  await publishModel(stores, model, { activate: opts.activate ?? true });
+  await publishModel(stores, model, { activate: false });
   const scorer = await Scorer.create(
     opts.backend,
     model.scoringItems(),
@@ -77,6 +84,10 @@ export async function runTraining(
     },
   );
   const loaded = { model, scorer };
-  const precomputed = await precomputeRecommendations(stores, loaded, opts.topN ?? 50, opts.pool);
+  let precomputed = 0;
+  if (opts.activate ?? true) {
+    precomputed = await precomputeRecommendations(stores, loaded, opts.topN ?? 50, opts.pool);
+    await activateModel(stores, model.meta.version);
+  }
   return { model, loaded, metrics, precomputed };
 }

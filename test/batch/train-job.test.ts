@@ -8,7 +8,7 @@ import { runTraining } from '../../src/batch/train-job.js';
 import { ComputePool } from '../../src/compute/pool.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_PARAMS } from '../../src/model/params.js';
-import { activeVersion, listModels, loadModel } from '../../src/model/registry.js';
+import { activeVersion, listModels, loadModel, MODEL_CHANNEL } from '../../src/model/registry.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
 import { ml100kDir, tempDir } from '../helpers.js';
 import { freshPgliteDir } from '../stores/support/pglite-dir.js';
@@ -47,9 +47,25 @@ describe('MovieLens import and training run (embedded)', () => {
     assert.equal(users.rows[0].n, 943);
   });
 
-  it('trains from the archive, activates the model and precomputes every user', async () => {
+  it('trains from the archive, precomputes every user, then activates the model', async () => {
     const params = { ...DEFAULT_PARAMS.explicit, iterations: 5 };
+    // What a serving process would find in batch_recommendations the moment it hears of the
+    // activation (the embedded store runs queries in the order they are issued).
+    let atActivation: Promise<string[]> | undefined;
+    let heard = () => {};
+    const activated = new Promise<void>((resolve) => {
+      heard = resolve;
+    });
+    const off = await stores.cache.subscribe(MODEL_CHANNEL, () => {
+      atActivation ??= stores.db
+        .query<{ v: string }>('SELECT DISTINCT model_version AS v FROM batch_recommendations')
+        .then((q) => q.rows.map((row) => row.v));
+      heard();
+    });
     const r = await runTraining(stores, { params, backend: 'native', pool });
+    await activated;
+    await off();
+    assert.deepEqual(await atActivation, [r.model.meta.version]);
     assert.ok(r.metrics.rmse < 1.0, `holdout RMSE ${r.metrics.rmse}`);
     assert.equal(r.precomputed, 943);
     assert.equal(await activeVersion(stores), r.model.meta.version);
@@ -69,5 +85,25 @@ describe('MovieLens import and training run (embedded)', () => {
     const statuses = new Map((await listModels(stores)).map((m) => [m.version, m.status] as const));
     assert.equal(statuses.get(r.model.meta.version), 'retired');
     assert.equal(statuses.get(r2.model.meta.version), 'active');
+    // A candidate only: the active model and its batch rows stay.
+    const r3 = await runTraining(stores, {
+      params: { ...params, iterations: 1 },
+      backend: 'native',
+      pool,
+      activate: false,
+    });
+    assert.equal(r3.precomputed, 0);
+    assert.equal(await activeVersion(stores), r2.model.meta.version);
+    const versions = await stores.db.query<{ v: string }>(
+      'SELECT DISTINCT model_version AS v FROM batch_recommendations',
+    );
+    assert.deepEqual(
+      versions.rows.map((row) => row.v),
+      [r2.model.meta.version],
+    );
+    assert.equal(
+      (await listModels(stores)).find((m) => m.version === r3.model.meta.version)?.status,
+      'candidate',
+    );
   });
 });
