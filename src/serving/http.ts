@@ -341,6 +341,10 @@ export class HttpKit {
       } catch {
         throw new HttpError(400, 'invalid_path', 'a path segment is not valid percent-encoding');
       }
+      // Only percent-encoding brings a NUL (uWS refuses a raw one). No stored id can hold it
+      // (schemas.ts ID_PATTERN), and a NUL user id in an answer's log row failed the
+      // whole batch of log rows it was written with.
+      if (value.includes('\0')) throw new HttpError(400, 'invalid_path', 'an id in the path holds U+0000');
     }
     if (value === '') throw new HttpError(400, 'invalid_path', 'an id in the path is empty');
     if (value.length > this.opts.maxIdLength)

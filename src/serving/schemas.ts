@@ -37,7 +37,34 @@ const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 export const isUuid = (s: string) => UUID.test(s);
 
-const id = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
+/**
+ * What an id may not hold: U+0000, which a PostgreSQL text column cannot store (the insert
+ * failed with a 500, and a NUL user id in a served answer's log row made the whole batch of
+ * log rows fail), and unpaired surrogates, which UTF-8 cannot carry (they were stored as
+ * U+FFFD, so distinct ids became one). Ids in paths cannot hold the latter either (they are
+ * refused as bad percent-encoding).
+ */
+export const ID_PATTERN = '^[^\\u0000\\ud800-\\udfff]*$';
+const ID_REFUSED = 'must not contain U+0000 or unpaired surrogates';
+
+/**
+ * Values are stored as PostgreSQL real and used as float32 by the model, so they must be
+ * float32s (OpenAPI's number format "float"): beyond its range, or so small they round to
+ * zero, PostgreSQL refuses them (a feedback value of 1e300 or 1e-46 was a 500), and in a
+ * fold-in they would turn into Infinity. Non-finite numbers (1e999 parses as Infinity) are
+ * refused by ajv's strictNumbers already.
+ */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+/** What PostgreSQL's real input accepts: finite in float32, and zero only when zero. */
+export const isFloat32 = (v: number) => {
+  const f = Math.fround(v);
+  return Number.isFinite(f) && (f !== 0 || v === 0);
+};
+const FLOAT_REFUSED = 'must be a float32: 0, or about 1.4e-45 to 3.4e38 in magnitude';
+
+const id = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, pattern: ID_PATTERN } as const;
+const float32 = (description: string) =>
+  ({ type: 'number', format: 'float', minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX, description }) as const;
 
 export const eventSchema = {
   type: 'object',
@@ -49,7 +76,7 @@ export const eventSchema = {
     user_id: id,
     item_id: id,
     type: { enum: EVENT_TYPES },
-    value: { type: 'number', description: 'Rating or weight; its meaning depends on the type.' },
+    value: float32('Rating or weight; its meaning depends on the type. A float32.'),
     ts: {
       description: 'When it happened: ISO-8601 date-time or epoch milliseconds.',
       oneOf: [
@@ -79,7 +106,7 @@ export const feedbackSchema = {
     item_id: id,
     action: { enum: FEEDBACK_ACTIONS },
     position: { type: 'integer', minimum: 0, maximum: 10_000, description: '0-based position in the answer' },
-    value: { type: 'number' },
+    value: float32('Rating or weight. A float32.'),
     user_id: id,
   },
 } as const;
@@ -101,7 +128,7 @@ export const anonymousSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['item_id'],
-            properties: { item_id: id, value: { type: 'number' } },
+            properties: { item_id: id, value: float32('Weight or rating. A float32.') },
           },
         ],
       },
@@ -147,6 +174,7 @@ export function compileValidators(): Validators {
   const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true });
   ajv.addFormat('uuid', UUID);
   ajv.addFormat('date-time', (s: string) => DATE_TIME.test(s) && !Number.isNaN(Date.parse(s)));
+  ajv.addFormat('float', { type: 'number', validate: isFloat32 });
   // Schemas carry OpenAPI-only keywords (description) that ajv knows; `default` too.
   return {
     event: ajv.compile<EventInput>(eventSchema),
@@ -167,6 +195,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
       reasons.add(
         `${where}unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`,
       );
+    else if (e.keyword === 'pattern' && e.schema === ID_PATTERN) reasons.add(`${where}${ID_REFUSED}`);
+    else if (e.keyword === 'format' && e.schema === 'float') reasons.add(`${where}${FLOAT_REFUSED}`);
     else if (e.keyword === 'enum')
       reasons.add(
         `${where}must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`,

@@ -176,20 +176,21 @@ describe('security and limits', () => {
       `GET /v1/recommendations/u1?k=${'9'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
     ];
     for (const request of junk) await raw(port, request);
-    const bodies = [
-      '['.repeat(100_000),
-      `{"user_id":"u1","item_id":"i1","type":"view","value":1e999}`,
-      '{"__proto__":{"polluted":true},"user_id":"u1","item_id":"i1","type":"view"}',
-      `[${'{"user_id":"\\ud800","item_id":"i1","type":"view"},'.repeat(10)}1]`,
-      Buffer.from([0xff, 0xfe, 0x00, 0x01]),
+    // A non-finite value (1e999 parses as Infinity) is refused; the others may go either way.
+    const bodies: Array<[BodyInit, number[]]> = [
+      ['['.repeat(100_000), [400, 202]],
+      [`{"user_id":"u1","item_id":"i1","type":"view","value":1e999}`, [400]],
+      ['{"__proto__":{"polluted":true},"user_id":"u1","item_id":"i1","type":"view"}', [400, 202]],
+      [`[${'{"user_id":"\\ud800","item_id":"i1","type":"view"},'.repeat(10)}1]`, [400, 202]],
+      [Buffer.from([0xff, 0xfe, 0x00, 0x01]), [400, 202]],
     ];
-    for (const body of bodies) {
+    for (const [body, statuses] of bodies) {
       const r = await fetch(`${f.base}/v1/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...keyed },
         body,
       });
-      assert.ok([400, 202].includes(r.status), `status ${r.status}`);
+      assert.ok(statuses.includes(r.status), `status ${r.status} for ${String(body).slice(0, 60)}`);
       await r.text();
     }
     assert.equal(({} as Record<string, unknown>).polluted, undefined);

@@ -113,6 +113,10 @@ async function anonymous(ctx: RequestContext, s: Serving): Promise<void> {
   }
   const fold = await view.foldInSolver();
   const { vector } = fold.solve(known, values);
+  // Values near float32's limit (valid as values) overflow the fold-in's sums: the vector is
+  // then not finite, every score NaN (sent as "score": null). That is the body's doing.
+  if (!vector.every(Number.isFinite))
+    throw badRequest('invalid_body', "the items' values are too large to fold in");
   const ranked = await view.score(
     vector,
     k,
