@@ -28,10 +28,18 @@ export interface ServingConfig {
   rateLimit: number;
   rateBurst: number;
   /**
-   * The same per client address for requests without a key (RECSYS_IP_RATE_LIMIT, 0 = off, the
-   * default: behind a load balancer every client shares the balancer's address).
+   * The same per client address for requests without a valid key (RECSYS_IP_RATE_LIMIT, 0 = off,
+   * the default: behind a load balancer every client shares its address unless
+   * RECSYS_TRUSTED_PROXIES says how to find the client's).
    */
   ipRateLimit: number;
+  /**
+   * Proxies in front of the server that append the client's address to X-Forwarded-For
+   * (RECSYS_TRUSTED_PROXIES, default 0: the socket's address is the client's). With N, the
+   * client is the N-th address from the right: entries further left are whatever the client
+   * sent, so they are never trusted.
+   */
+  trustedProxies: number;
   /** Origins allowed by CORS (RECSYS_CORS_ORIGINS, comma-separated; "*" for any; empty: no CORS headers). */
   corsOrigins: string[];
   /** Largest request body accepted; larger ones get 413 (RECSYS_MAX_BODY_BYTES). */
@@ -116,6 +124,7 @@ const SERVING_KEYS = new Set<string>([
   'rateLimit',
   'rateBurst',
   'ipRateLimit',
+  'trustedProxies',
   'corsOrigins',
   'maxBodyBytes',
   'l0Size',
@@ -149,6 +158,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
       rateLimit: env.RECSYS_RATE_LIMIT,
       rateBurst: env.RECSYS_RATE_BURST,
       ipRateLimit: env.RECSYS_IP_RATE_LIMIT,
+      trustedProxies: env.RECSYS_TRUSTED_PROXIES,
       corsOrigins: env.RECSYS_CORS_ORIGINS,
       maxBodyBytes: env.RECSYS_MAX_BODY_BYTES,
       l0Size: env.RECSYS_L0_SIZE,
@@ -190,6 +200,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
       problems,
     ),
     ipRateLimit: number('RECSYS_IP_RATE_LIMIT', pickServing('ipRateLimit') ?? 0, 0, 1e9, problems),
+    trustedProxies: integer('RECSYS_TRUSTED_PROXIES', pickServing('trustedProxies') ?? 0, 0, 16, problems),
     corsOrigins: list(pickServing('corsOrigins')),
     maxBodyBytes: integer(
       'RECSYS_MAX_BODY_BYTES',

@@ -25,8 +25,12 @@ const CONTENT_TYPE = Buffer.from('content-type');
 const JSON_TYPE_BYTES = Buffer.from(JSON_TYPE);
 const X_API_KEY = Buffer.from('x-api-key');
 const ORIGIN = Buffer.from('origin');
+const X_FORWARDED_FOR = Buffer.from('x-forwarded-for');
 
-/** open: ops endpoints; read: public unless configured otherwise; key: needs an API key (when keys are configured). */
+/**
+ * open: ops endpoints, never keyed or limited (a probe or a scraper must not be turned away);
+ * read: public unless configured otherwise; key: needs an API key (when keys are configured).
+ */
 export type Access = 'open' | 'read' | 'key';
 
 export interface RouteSpec {
@@ -44,8 +48,14 @@ export interface HttpKitOptions {
   metrics: ServingMetrics;
   logger: StoreLogger;
   keys: ApiKeys;
+  /** Requests with a valid key, per key. */
   keyLimiter: RateLimiter;
+  /** Requests without a valid key, per client address (when configured). */
   ipLimiter: RateLimiter;
+  /** Requests with a wrong key, per client address, always: guessing keys takes time. */
+  failedKeyLimiter: RateLimiter;
+  /** See ServingConfig.trustedProxies. */
+  trustedProxies: number;
   cors: CorsPolicy;
   publicReads: boolean;
   maxBodyBytes: number;
@@ -266,16 +276,15 @@ export class HttpKit {
     const nParams = spec.params ?? 0;
     const params: string[] = nParams === 0 ? NO_PARAMS : new Array(nParams);
     for (let i = 0; i < nParams; i++) params[i] = req.getParameter(i) ?? '';
-    const presented = req.getHeader(X_API_KEY);
+    const open = spec.access === 'open';
+    const presented = open ? '' : req.getHeader(X_API_KEY);
     const origin = opts.cors.enabled ? req.getHeader(ORIGIN) : '';
     const contentType = spec.body ? req.getHeader('content-type') : '';
     const contentLength = spec.body ? req.getHeader('content-length') : '';
-    const address =
-      opts.ipLimiter.enabled && presented === '' ? Buffer.from(res.getRemoteAddressAsText()).toString() : '';
+    const forwardedFor = !open && opts.trustedProxies > 0 ? req.getHeader(X_FORWARDED_FOR) : '';
     try {
       ctx.allowOrigin = opts.cors.allow(origin);
-      this.authorize(ctx, spec.access, presented);
-      this.limit(ctx, address);
+      if (!open) this.admit(ctx, spec.access, presented, forwardedFor);
       for (let i = 0; i < nParams; i++) params[i] = this.decodeParam(params[i]);
       ctx.params = params;
       if (spec.body) {
@@ -301,36 +310,45 @@ export class HttpKit {
     }
   }
 
-  private authorize(ctx: RequestContext, access: Access, presented: string): void {
-    const { keys, publicReads } = this.opts;
-    if (presented !== '') {
-      ctx.keyId = keys.enabled ? keys.check(presented) : null;
-      if (keys.enabled && ctx.keyId === null)
+  /**
+   * API key and rate limits, before anything else runs. A valid key draws on its own bucket;
+   * everything else on its address's (when configured), a wrong key also on the address's
+   * failed-key bucket (always on). The address is only looked up when a limit needs it.
+   */
+  private admit(ctx: RequestContext, access: Access, presented: string, forwardedFor: string): void {
+    const { keys, publicReads, keyLimiter, ipLimiter, failedKeyLimiter } = this.opts;
+    if (keys.enabled && presented !== '') {
+      ctx.keyId = keys.check(presented);
+      if (ctx.keyId === null) {
+        this.throttle(failedKeyLimiter.take(this.clientAddress(ctx, forwardedFor)), 'failed_key');
         throw new HttpError(401, 'invalid_api_key', 'the x-api-key header holds no valid key');
+      }
+      this.throttle(keyLimiter.take(ctx.keyId), 'key');
       return;
     }
+    if (ipLimiter.enabled) this.throttle(ipLimiter.take(this.clientAddress(ctx, forwardedFor)), 'ip');
     const needsKey = keys.enabled && (access === 'key' || (access === 'read' && !publicReads));
     if (needsKey)
       throw new HttpError(401, 'missing_api_key', 'this endpoint needs an API key in the x-api-key header');
   }
 
-  private limit(ctx: RequestContext, address: string): void {
-    const { keyLimiter, ipLimiter, metrics } = this.opts;
-    let wait = 0;
-    let scope = '';
-    if (ctx.keyId !== null) {
-      wait = keyLimiter.take(ctx.keyId);
-      scope = 'key';
-    } else if (address !== '') {
-      wait = ipLimiter.take(address);
-      scope = 'ip';
+  private throttle(wait: number, scope: string): void {
+    if (wait === 0) return;
+    this.opts.metrics.rateLimited.inc({ scope });
+    throw new HttpError(429, 'rate_limited', `too many requests; retry in ${wait} s`, undefined, {
+      'retry-after': String(wait),
+    });
+  }
+
+  /** The socket's address, or the one the trusted proxies put in X-Forwarded-For. */
+  private clientAddress(ctx: RequestContext, forwardedFor: string): string {
+    const hops = this.opts.trustedProxies;
+    if (hops > 0 && forwardedFor !== '') {
+      const chain = forwardedFor.split(',');
+      const entry = chain[Math.max(0, chain.length - hops)].trim();
+      if (entry !== '') return entry;
     }
-    if (wait > 0) {
-      metrics.rateLimited.inc({ scope });
-      throw new HttpError(429, 'rate_limited', `too many requests; retry in ${wait} s`, undefined, {
-        'retry-after': String(wait),
-      });
-    }
+    return Buffer.from(ctx.res.getRemoteAddressAsText()).toString();
   }
 
   private decodeParam(raw: string): string {

@@ -110,7 +110,7 @@ export class ServingMetrics {
     });
     this.rateLimited = new Counter({
       name: 'recsys_rate_limited_total',
-      help: 'Requests refused with 429, by bucket scope (key, ip)',
+      help: 'Requests refused with 429, by bucket scope (key, ip, failed_key)',
       labelNames: ['scope'],
       registers,
     });

@@ -6,6 +6,13 @@
  */
 import { LRUCache } from 'lru-cache';
 
+/**
+ * Wrong API keys per client address: a client that got its key wrong retries a few times,
+ * one that guesses keys needs millions of tries. Not configurable, always on.
+ */
+export const FAILED_KEYS_PER_SECOND = 1;
+export const FAILED_KEY_BURST = 10;
+
 interface Bucket {
   tokens: number;
   at: number;

@@ -29,7 +29,7 @@ import { L2Store } from './l2-store.js';
 import { ServingMetrics } from './metrics.js';
 import { ModelView } from './model-view.js';
 import { PopularItems } from './popular.js';
-import { RateLimiter } from './rate-limit.js';
+import { FAILED_KEY_BURST, FAILED_KEYS_PER_SECOND, RateLimiter } from './rate-limit.js';
 import { RecIds } from './rec-ids.js';
 import { RecLog, type RecLogOptions } from './rec-log.js';
 import { Recommender } from './recommender.js';
@@ -129,7 +129,8 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     );
 
   const app = uws.App();
-  stream = new Stream(app, uws, metrics, keys, !cfg.publicReads);
+  const failedKeyLimiter = new RateLimiter(FAILED_KEYS_PER_SECOND, FAILED_KEY_BURST);
+  stream = new Stream(app, uws, metrics, keys, !cfg.publicReads, failedKeyLimiter, recLog);
   const recIds = new RecIds();
   const serving: Serving = {
     config: cfg,
@@ -211,6 +212,8 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
       keys,
       keyLimiter: new RateLimiter(cfg.rateLimit, cfg.rateBurst),
       ipLimiter: new RateLimiter(cfg.ipRateLimit, Math.max(1, 2 * cfg.ipRateLimit)),
+      failedKeyLimiter,
+      trustedProxies: cfg.trustedProxies,
       cors: new CorsPolicy(cfg.corsOrigins),
       publicReads: cfg.publicReads,
       maxBodyBytes: cfg.maxBodyBytes,

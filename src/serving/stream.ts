@@ -1,15 +1,18 @@
 /**
  * WS /v1/stream: clients send {"subscribe": userId} / {"unsubscribe": userId} and receive
- * {"type": "recommendations", "user_id", "model_version", "items"} whenever that user's
- * recommendations change. One uWS pub/sub topic per user, so a push is one publish whatever
- * the number of subscribers. Backpressure as in uWS' Backpressure.js: publish skips a socket
+ * {"type": "recommendations", "rec_id", "user_id", "model_version", "source", "items"}
+ * whenever that user's recommendations change. A push is a served answer like any other: it
+ * has a rec_id that feedback can name, and a recommendation_logs row. One uWS pub/sub topic
+ * per user, so a push is one publish (and one log row) whatever the number of subscribers. Backpressure as in uWS' Backpressure.js: publish skips a socket
  * whose buffer is over maxBackpressure; our own replies check getBufferedAmount() first and
  * are dropped (and counted) while a client lags, until `drain` says it caught up.
  */
-
+import { randomUUID } from 'node:crypto';
 import { roundScore } from './answers.js';
 import type { ApiKeys } from './api-keys.js';
 import type { ServingMetrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { RecLog } from './rec-log.js';
 import { MAX_ID_LENGTH } from './schemas.js';
 import type { UserUpdateMessage } from './user-updates.js';
 import type { HttpResponse, TemplatedApp, UwsModule, WebSocket } from './uws.js';
@@ -34,6 +37,8 @@ export class Stream {
     private readonly metrics: ServingMetrics,
     private readonly keys: ApiKeys,
     private readonly keyNeeded: boolean,
+    private readonly failedKeys: RateLimiter,
+    private readonly recLog: RecLog,
   ) {}
 
   get connections(): number {
@@ -58,7 +63,9 @@ export class Stream {
           (presented !== '' || this.keyNeeded) &&
           this.keys.check(presented) === null
         ) {
-          deny(res);
+          const wait =
+            presented === '' ? 0 : this.failedKeys.take(Buffer.from(res.getRemoteAddressAsText()).toString());
+          deny(res, wait);
           return;
         }
         res.upgrade<Client>({ topics: new Set(), lagging: false }, key, protocol, extensions, context);
@@ -76,18 +83,27 @@ export class Stream {
     });
   }
 
-  /** Sends a user's new list to their subscribers (if any, in this process). */
+  /**
+   * Sends a user's new list to their subscribers (if any, in this process). An empty list
+   * only says "drop your caches": there is nothing to push.
+   */
   push(update: UserUpdateMessage): void {
     const topic = topicOf(update.user_id);
-    if (this.app.numSubscribers(topic) === 0) return;
+    if (update.items.length === 0 || this.app.numSubscribers(topic) === 0) return;
+    const recId = randomUUID();
+    const scores = update.scores.map(roundScore);
     const payload = JSON.stringify({
       type: 'recommendations',
+      rec_id: recId,
       user_id: update.user_id,
       model_version: update.model_version,
-      items: update.items.map((item_id, j) => ({ item_id, score: roundScore(update.scores[j]) })),
+      source: update.source,
+      items: update.items.map((item_id, j) => ({ item_id, score: scores[j] })),
     });
     this.app.publish(topic, payload, false);
     this.metrics.wsPushes.inc();
+    if (this.recLog.admit())
+      this.recLog.add(recId, update.user_id, update.model_version, update.source, update.items, scores, 0);
   }
 
   closeAll(): void {
@@ -153,18 +169,20 @@ function badId(field: string) {
   };
 }
 
-function deny(res: HttpResponse): void {
-  res.cork(() => {
-    res
-      .writeStatus('401 Unauthorized')
-      .writeHeader('content-type', 'application/json')
-      .end(
-        JSON.stringify({
+/** 401, or 429 when the address has spent its wrong-key tries (`wait` seconds). */
+function deny(res: HttpResponse, wait: number): void {
+  const body =
+    wait > 0
+      ? { error: { code: 'rate_limited', message: `too many wrong API keys; retry in ${wait} s` } }
+      : {
           error: {
             code: 'missing_api_key',
             message: 'this stream needs a valid API key (x-api-key header or api_key query parameter)',
           },
-        }),
-      );
+        };
+  res.cork(() => {
+    res.writeStatus(wait > 0 ? '429 Too Many Requests' : '401 Unauthorized');
+    if (wait > 0) res.writeHeader('retry-after', String(wait));
+    res.writeHeader('content-type', 'application/json').end(JSON.stringify(body));
   });
 }

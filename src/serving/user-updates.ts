@@ -16,9 +16,13 @@ export interface UserUpdateMessage {
   /** The user's new top items, best first (may be empty: then only the caches are dropped). */
   items: string[];
   scores: number[];
+  /** Where the list came from (default "realtime": the speed layer's fold-in). */
+  source: 'realtime' | 'batch';
 }
 
-export function encodeUserUpdate(m: UserUpdateMessage): string {
+export function encodeUserUpdate(
+  m: Omit<UserUpdateMessage, 'source'> & { source?: UserUpdateMessage['source'] },
+): string {
   return JSON.stringify(m);
 }
 
@@ -40,5 +44,6 @@ export function parseUserUpdate(raw: string): UserUpdateMessage | null {
     model_version: typeof o.model_version === 'string' ? o.model_version : null,
     items,
     scores,
+    source: o.source === 'batch' ? 'batch' : 'realtime',
   };
 }

@@ -30,6 +30,7 @@ busContract('Kafka', async () => {
       ensureTopic: (t) => seen(t, bus.ensureTopic(t)),
       publish: (t, m) => seen(t, bus.publish(t, m)),
       consume: (o) => seen(o.topic, bus.consume(o)),
+      ping: () => bus.ping(),
       close: () => bus.close(),
     };
   };

@@ -988,10 +988,13 @@ describe('fuzzing the serving API', () => {
         USER_UPDATES_CHANNEL,
         JSON.stringify({ user_id: 'u1', model_version: f.model.meta.version, items: ['i4'], scores: [0.5] }),
       );
-      assert.deepEqual(await witness.next(), {
+      const push = (await witness.next()) as { rec_id: string };
+      assert.deepEqual(push, {
         type: 'recommendations',
+        rec_id: push.rec_id,
         user_id: 'u1',
         model_version: f.model.meta.version,
+        source: 'realtime',
         items: [{ item_id: 'i4', score: 0.5 }],
       });
     } finally {

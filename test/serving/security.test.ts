@@ -59,6 +59,59 @@ describe('security and limits', () => {
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await call(f.base, 'GET', '/v1/items/popular')).status);
       assert.deepEqual(statuses, [200, 200, 429, 429]);
+      // Ops endpoints are never limited: probes and scrapers share addresses with clients.
+      for (let i = 0; i < 5; i++)
+        for (const path of ['/readyz', '/healthz', '/metrics'])
+          assert.equal((await call(f.base, 'GET', path)).status, 200, path);
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('with keys off, a made-up x-api-key header does not get past the per-address limit', async () => {
+    await f.restart({ RECSYS_IP_RATE_LIMIT: '1', RECSYS_API_KEYS: '' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push(
+          (await call(f.base, 'GET', '/v1/items/popular', undefined, { 'x-api-key': `made-up-${i}` })).status,
+        );
+      assert.deepEqual(statuses, [200, 200, 429, 429]);
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('wrong keys are limited per address (10, then 1 a second); a valid key is not held back', async () => {
+    const statuses = [];
+    for (let i = 0; i < 12; i++)
+      statuses.push(
+        (await call(f.base, 'GET', '/v1/admin/models', undefined, { 'x-api-key': `guess-${i}` })).status,
+      );
+    assert.deepEqual(statuses, [...Array(10).fill(401), 429, 429]);
+    const limited = await call(f.base, 'GET', '/v1/admin/models', undefined, { 'x-api-key': 'guess-x' });
+    assert.equal(limited.body.error.code, 'rate_limited');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal((await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).status, 200);
+    assert.match(
+      (await call(f.base, 'GET', '/metrics')).text,
+      /recsys_rate_limited_total\{scope="failed_key"\} [1-9]/,
+    );
+  });
+
+  it('behind trusted proxies the client is the address they appended to X-Forwarded-For', async () => {
+    await f.restart({ RECSYS_IP_RATE_LIMIT: '1', RECSYS_TRUSTED_PROXIES: '1' });
+    try {
+      const from = (chain: string) =>
+        call(f.base, 'GET', '/v1/items/popular', undefined, { 'x-forwarded-for': chain }).then(
+          (r) => r.status,
+        );
+      assert.deepEqual([await from('1.1.1.1, 10.0.0.1'), await from('2.2.2.2, 10.0.0.1')], [200, 200]);
+      // What the client wrote itself (left of the proxy's entry) does not make it someone else.
+      assert.equal(await from('3.3.3.3, 10.0.0.1'), 429);
+      assert.equal(await from('10.0.0.2'), 200, 'another client');
+      // Without the header, the socket's address.
+      assert.equal((await call(f.base, 'GET', '/v1/items/popular')).status, 200);
     } finally {
       await f.restart();
     }

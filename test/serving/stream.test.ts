@@ -1,9 +1,11 @@
 // WS /v1/stream with a real WebSocket client (the `ws` package): subscribe, receive a user's
-// new recommendations when a user update is published, unsubscribe, bad messages, auth.
+// new recommendations when a user update is published (a served answer: rec_id, log row,
+// feedback), unsubscribe, bad messages, auth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
-import { API_KEY, type Fixture, startFixture } from './fixture.js';
+import { waitFor } from '../stores/support/wait.js';
+import { API_KEY, call, type Fixture, keyed, startFixture, UUID_RE } from './fixture.js';
 import { connect } from './ws-client.js';
 
 describe('WS /v1/stream', () => {
@@ -35,16 +37,40 @@ describe('WS /v1/stream', () => {
       b.send({ subscribe: 'u2' });
       assert.deepEqual(await b.next(), { subscribed: 'u2' });
       await update('u1', ['i4', 'i5']);
-      assert.deepEqual(await a.next(), {
+      const push = (await a.next()) as { rec_id: string };
+      assert.match(push.rec_id, UUID_RE);
+      assert.deepEqual(push, {
         type: 'recommendations',
+        rec_id: push.rec_id,
         user_id: 'u1',
         model_version: f.model.meta.version,
+        source: 'realtime',
         items: [
           { item_id: 'i4', score: 1 },
           { item_id: 'i5', score: 0.9 },
         ],
       });
+      // A push is a served answer: feedback joins it, and it has its log row.
+      const fb = await call(
+        f.base,
+        'POST',
+        '/v1/feedback',
+        { rec_id: push.rec_id, item_id: 'i5', action: 'click', position: 1 },
+        keyed,
+      );
+      assert.equal(fb.status, 201, fb.text);
+      assert.equal(fb.body.user_id, 'u1');
+      await waitFor(async () => {
+        const { rows } = await f.stores.db.query<{ user_id: string; source: string; item_ids: string[] }>(
+          'SELECT user_id, source, item_ids FROM recommendation_logs WHERE rec_id = $1',
+          [push.rec_id],
+        );
+        return rows.length === 1 && rows[0].source === 'realtime' && rows[0].item_ids.join() === 'i4,i5';
+      }, 'the push in recommendation_logs');
+      // An empty list only drops caches: nothing to push.
+      await update('u1', []);
       await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(a.inbox, [], 'no push for an empty list');
       assert.deepEqual(b.inbox, [], "u2's subscriber got nothing");
       a.send({ unsubscribe: 'u1' });
       assert.deepEqual(await a.next(), { unsubscribed: 'u1' });
@@ -92,6 +118,29 @@ describe('WS /v1/stream', () => {
       ok.ws.close();
       const q = await connect(`${u}?api_key=${API_KEY}`);
       q.ws.close();
+    } finally {
+      await f.restart();
+    }
+  });
+
+  it('wrong keys: 401, then 429 once the address has spent its tries', async () => {
+    await f.restart({ RECSYS_PUBLIC_READS: 'false' });
+    try {
+      const u = `${f.base.replace('http', 'ws')}/v1/stream`;
+      const statuses: string[] = [];
+      for (let i = 0; i < 12; i++)
+        statuses.push(
+          await connect(u, { 'x-api-key': `wrong-${i}` }).then(
+            (c) => {
+              c.ws.close();
+              return 'open';
+            },
+            (err: Error) => /HTTP (\d+)/.exec(err.message)?.[1] ?? err.message,
+          ),
+        );
+      assert.deepEqual(statuses, [...Array(10).fill('401'), '429', '429']);
+      const ok = await connect(u, { 'x-api-key': API_KEY });
+      ok.ws.close();
     } finally {
       await f.restart();
     }

@@ -218,12 +218,21 @@ describe('serving parts', () => {
       model_version: 'v',
       items: ['a'],
       scores: [0.5],
+      source: 'realtime',
     });
-    assert.deepEqual(parseUserUpdate('{"user_id":"u1"}'), {
+    assert.deepEqual(parseUserUpdate('{"user_id":"u1","items":["a"],"source":"batch"}'), {
+      user_id: 'u1',
+      model_version: null,
+      items: ['a'],
+      scores: [0],
+      source: 'batch',
+    });
+    assert.deepEqual(parseUserUpdate('{"user_id":"u1","source":"elsewhere"}'), {
       user_id: 'u1',
       model_version: null,
       items: [],
       scores: [],
+      source: 'realtime',
     });
     for (const bad of ['nope', '{}', '{"user_id":""}', '[]', 'null'])
       assert.equal(parseUserUpdate(bad), null, bad);

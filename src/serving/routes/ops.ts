@@ -25,12 +25,13 @@ export function opsRoutes(kit: HttpKit, s: Serving, version: string): void {
         return `unavailable: ${(err as Error).message}`;
       }
     };
-    const [db, cache] = await Promise.all([
+    const [db, cache, bus] = await Promise.all([
       probe(() => s.stores.db.query('SELECT 1')),
       probe(() => s.stores.cache.get('recsys:readyz')),
+      probe(() => s.stores.bus.ping()),
     ]);
     const view = s.view();
-    const checks = { db, cache, model: view ? 'ok' : 'no model loaded' };
+    const checks = { db, cache, bus, model: view ? 'ok' : 'no model loaded' };
     const ready = Object.values(checks).every((c) => c === 'ok');
     ctx.json(ready ? 200 : 503, {
       status: ready ? 'ready' : 'not_ready',

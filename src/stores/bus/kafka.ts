@@ -131,6 +131,15 @@ class KafkaBus implements EventBus {
     }
   }
 
+  async ping(): Promise<void> {
+    this.check();
+    try {
+      await this.admin.describeCluster();
+    } catch (err) {
+      throw toBusError(err, this.ctx());
+    }
+  }
+
   async consume(opts: ConsumeOptions): Promise<Consumer> {
     await this.ensureTopic(opts.topic);
     const inner = await startKafkaConsumer(this.kafka, opts, this.timing, this.address, this.logger);

@@ -59,6 +59,8 @@ export interface EventBus {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   /** Joins `groupId` on `topic`; resolves once the consumer has started (partitions arrive shortly after). */
   consume(opts: ConsumeOptions): Promise<Consumer>;
+  /** Resolves after a round trip to the bus (readiness checks); rejects with a StoreError otherwise. */
+  ping(): Promise<void>;
   /** Stops this bus's consumers and releases its connections. */
   close(): Promise<void>;
 }

@@ -54,6 +54,12 @@ class TableBus implements EventBus {
     await this.partitionsOf(topic);
   }
 
+  /** The log is a table: the bus is there when its database answers. */
+  async ping(): Promise<void> {
+    this.check();
+    await this.db.query('SELECT 1');
+  }
+
   /** Creates the topic's partition rows if needed; an existing topic keeps its partition count. */
   private async partitionsOf(topic: string): Promise<number> {
     this.check();

@@ -231,6 +231,14 @@ export function busContract(name: string, create: () => Promise<BusHarness>): vo
       assert.deepEqual(ids(b.events.slice(before)), ids(third));
     });
 
+    test('ping answers while the bus is open and refuses once it is closed', async () => {
+      await bus.ping();
+      const other = await h.peer();
+      await other.ping();
+      await other.close();
+      await assert.rejects(other.ping(), (err: Error) => err.name === 'StoreClosedError');
+    });
+
     test('each group gets every message', async () => {
       const topic = uid('groups-');
       await bus.publish(topic, events(5, 2).map(encode));
