@@ -7,6 +7,7 @@ import { AnswerWriter } from '../../src/serving/answer-writer.js';
 import { roundScore } from '../../src/serving/answers.js';
 import { ApiKeys } from '../../src/serving/api-keys.js';
 import { CallTimeoutError, CircuitBreaker, CircuitOpenError } from '../../src/serving/breaker.js';
+import { statusLine } from '../../src/serving/errors.js';
 import { L0Cache } from '../../src/serving/l0-cache.js';
 import { parseCandidates } from '../../src/serving/l1-cache.js';
 import { PreparedAnswer } from '../../src/serving/prepared-answer.js';
@@ -210,6 +211,13 @@ describe('serving parts', () => {
       seen.add(body.rec_id);
     }
     assert.equal(seen.size, 2000);
+  });
+
+  it('status lines carry their reason phrase', () => {
+    assert.equal(statusLine(201), '201 Created');
+    assert.equal(statusLine(429), '429 Too Many Requests');
+    assert.equal(statusLine(201), '201 Created');
+    assert.equal(statusLine(599), '599 Unknown');
   });
 
   it('user-update messages and L1 entries: malformed ones are rejected, not thrown', () => {
