@@ -17,6 +17,8 @@ interface ItemInfo {
 export class Catalog {
   private readonly refresher: Refresher;
   private items = new Map<string, ItemInfo>();
+  /** Every category some item has: a filter by any other category allows no item at all. */
+  private categories: ReadonlySet<string> = new Set();
   /** Bumped on every reload, so structures derived from the catalog know when to rebuild. */
   generation = 0;
 
@@ -38,8 +40,13 @@ export class Catalog {
       ),
     );
     const next = new Map<string, ItemInfo>();
-    for (const r of rows) next.set(r.item_id, { category: r.category, active: r.active });
+    const categories = new Set<string>();
+    for (const r of rows) {
+      next.set(r.item_id, { category: r.category, active: r.active });
+      if (r.category !== null) categories.add(r.category);
+    }
     this.items = next;
+    this.categories = categories;
     this.generation++;
   }
 
@@ -61,6 +68,14 @@ export class Catalog {
     const info = this.items.get(itemId);
     if (!info) return category === null;
     return info.active && (category === null || info.category === category);
+  }
+
+  /**
+   * Does some item have `category`? When not, `allows(id, category)` is false for every id,
+   * so callers can answer such a filter at once, without work or memory per category.
+   */
+  knows(category: string): boolean {
+    return this.categories.has(category);
   }
 
   get size(): number {

@@ -28,11 +28,22 @@ export class L0Cache {
   private readonly entries: LRUCache<string, Map<string, CachedAnswer>> | null;
   private readonly invalidated: LRUCache<string, number>;
   private clearedAt = 0;
+  /** The latest invalidation time among the marks `invalidated` no longer holds. */
+  private forgottenAt = 0;
 
   constructor(maxUsers: number, ttlMs: number) {
     this.entries = maxUsers > 0 ? new LRUCache({ max: maxUsers, ttl: ttlMs, ttlAutopurge: false }) : null;
     // Only needs to outlive fills in flight (bounded by the store timeouts), not the entries.
-    this.invalidated = new LRUCache({ max: 100_000, ttl: 60_000 });
+    // A mark pushed out (more than `max` users invalidated during one fill) or expired must not
+    // let that fill through as if nothing had changed: losing a mark at time t turns away
+    // every fill started before t, which is what a clear() at t would do (a tested bug fix).
+    this.invalidated = new LRUCache({
+      max: 100_000,
+      ttl: 60_000,
+      dispose: (at, _user, reason) => {
+        if (reason === 'evict' || reason === 'expire') this.forgottenAt = Math.max(this.forgottenAt, at);
+      },
+    });
   }
 
   get enabled(): boolean {
@@ -58,7 +69,8 @@ export class L0Cache {
 
   /** Was `user` (or everything) invalidated after time `since` (performance.now())? */
   changedSince(user: string, since: number): boolean {
-    return this.clearedAt >= since || (this.invalidated.get(user) ?? -1) >= since;
+    const mark = this.invalidated.get(user) ?? -1;
+    return this.clearedAt >= since || this.forgottenAt >= since || mark >= since;
   }
 
   dropUser(user: string): void {

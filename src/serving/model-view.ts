@@ -21,6 +21,9 @@ export interface Ranked {
 /** The largest k the similar-items scorer serves. */
 export const MAX_SIMILAR_K = 100;
 
+/** Bound on the category exclusion lists one view keeps (64 MiB: 16 lists at 1M items). */
+const CATEGORY_EXCLUSIONS_MAX_BYTES = 64 << 20;
+
 export class ModelView {
   readonly version: string;
   readonly model: AlsModel;
@@ -28,9 +31,20 @@ export class ModelView {
   private foldIn: Promise<FoldIn> | null = null;
   private similarity: Promise<Scorer> | null = null;
   private popularity: Ranked | null = null;
-  private readonly catalogExclusions = new LRUCache<string, { generation: number; indices: Int32Array }>({
+  /** Exclusions without a category (the common query), apart so category churn never evicts them. */
+  private activeExclusions: { generation: number; indices: Int32Array } | null = null;
+  /**
+   * Exclusions per category the catalog knows (clients choose the key, so unknown ones never
+   * get an entry), bounded in bytes: each list holds up to one index per item.
+   */
+  private readonly categoryExclusions = new LRUCache<string, Int32Array>({
     max: 256,
+    maxSize: CATEGORY_EXCLUSIONS_MAX_BYTES,
+    sizeCalculation: (indices) => Math.max(1, indices.byteLength),
   });
+  private categoryGeneration = -1;
+  /** Every item index: the exclusions of a category no item has, built once, never scored. */
+  private everything: Int32Array | null = null;
   /** Similar-items answers (a pure function of model, catalog and query), serialized. */
   readonly similarAnswers = new LRUCache<
     string,
@@ -67,21 +81,60 @@ export class ModelView {
    * Indices of items an answer restricted to `category` must skip: inactive ones, and with a
    * category every item outside it. Passing them to the top-K kernel as exclusions makes the
    * kernel return exactly the k best allowed items in one pass (no over-fetch loop needed).
+   * A category the catalog does not know allows no item, so its answers are empty.
    */
   excludedByCatalog(category: string | null): Int32Array {
-    const key = category ?? '\u0000';
-    const cached = this.catalogExclusions.get(key);
-    if (cached && cached.generation === this.catalog.generation) return cached.indices;
+    const generation = this.catalog.generation;
+    if (category === null) {
+      const cached = this.activeExclusions;
+      if (cached && cached.generation === generation) return cached.indices;
+      const indices = this.buildExclusions(null);
+      this.activeExclusions = { generation, indices };
+      return indices;
+    }
+    // A category no item has allows nothing: answered by one shared list that score() and
+    // similar() recognize, so a client's made-up categories cost neither a scan nor memory.
+    if (!this.catalog.knows(category)) return this.allItems();
+    if (this.categoryGeneration !== generation) {
+      this.categoryExclusions.clear();
+      this.categoryGeneration = generation;
+    }
+    let indices = this.categoryExclusions.get(category);
+    if (!indices) {
+      indices = this.buildExclusions(category);
+      this.categoryExclusions.set(category, indices);
+    }
+    return indices;
+  }
+
+  /** How many category exclusion lists are cached (for tests and diagnostics). */
+  get cachedCategories(): number {
+    return this.categoryExclusions.size;
+  }
+
+  private buildExclusions(category: string | null): Int32Array {
     const out: number[] = [];
     const ids = this.model.itemIds;
     for (let i = 0; i < ids.length; i++) if (!this.catalog.allows(ids[i], category)) out.push(i);
-    const indices = Int32Array.from(out);
-    this.catalogExclusions.set(key, { generation: this.catalog.generation, indices });
-    return indices;
+    return Int32Array.from(out);
+  }
+
+  private allItems(): Int32Array {
+    if (!this.everything) {
+      this.everything = new Int32Array(this.nItems);
+      for (let i = 0; i < this.nItems; i++) this.everything[i] = i;
+    }
+    return this.everything;
+  }
+
+  /** Does one of the exclusion lists rule out every item (see allItems)? */
+  private excludesAll(lists: ArrayLike<number>[]): boolean {
+    return this.everything !== null && lists.includes(this.everything);
   }
 
   /** The n best items for a user's factor vector, skipping item indices in `exclude` lists. */
   async score(vector: Float32Array, n: number, ...exclude: ArrayLike<number>[]): Promise<Ranked> {
+    if (this.excludesAll(exclude)) return { items: [], scores: [] };
     const k = Math.max(1, Math.min(n, this.scorer.maxK));
     const all = concat(exclude);
     const { indices, scores } = await this.scorer.topK(this.model.queryFor(vector), k, () => all);
@@ -107,11 +160,13 @@ export class ModelView {
 
   /** Items nearest to `itemIdx` by cosine similarity of their factor vectors. */
   async similar(itemIdx: number, k: number, category: string | null): Promise<Ranked> {
+    const byCatalog = this.excludedByCatalog(category);
+    if (this.excludesAll([byCatalog])) return { items: [], scores: [] };
     this.similarity ??= this.createSimilarity();
     const scorer = await this.similarity;
     const f = this.model.factors;
     const query = scorer.items.slice(itemIdx * f, itemIdx * f + f);
-    const exclude = concat([[itemIdx], this.excludedByCatalog(category)]);
+    const exclude = concat([[itemIdx], byCatalog]);
     const { indices, scores } = await scorer.topK(query, Math.min(k, MAX_SIMILAR_K), () => exclude);
     return this.toRanked(indices, scores);
   }

@@ -1,6 +1,10 @@
 // Similar items, popular items and anonymous sessions (fold-in), end to end.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CircuitBreaker } from '../../src/serving/breaker.js';
+import { Catalog } from '../../src/serving/catalog.js';
+import { ModelView } from '../../src/serving/model-view.js';
+import { silentLogger } from '../../src/stores/logger.js';
 import { waitFor } from '../stores/support/wait.js';
 import {
   call,
@@ -151,6 +155,69 @@ describe('item endpoints', () => {
       const r = await call(f.base, 'POST', '/v1/recommendations/anonymous', body);
       assert.equal(r.status, 400, JSON.stringify(body).slice(0, 80));
       assert.equal(r.body.error.code, 'invalid_body');
+    }
+  });
+
+  it('a category no item has gives empty answers on every item endpoint', async () => {
+    for (let i = 0; i < 20; i++) {
+      const category = `no-such-${i}`;
+      const similar = await call(f.base, 'GET', `/v1/similar/i3?k=5&category=${category}`);
+      assert.equal(similar.status, 200);
+      assert.deepEqual(similar.body.items, []);
+      const popular = await call(f.base, 'GET', `/v1/items/popular?k=5&category=${category}`);
+      assert.equal(popular.status, 200);
+      assert.deepEqual(popular.body.items, []);
+      const anonymous = await call(f.base, 'POST', '/v1/recommendations/anonymous', {
+        items: ['i1', 'i2'],
+        category,
+      });
+      assert.equal(anonymous.status, 200);
+      assert.equal(anonymous.body.source, 'realtime');
+      assert.deepEqual(anonymous.body.items, []);
+    }
+  });
+
+  it('catalog exclusions: unknown categories build and cache nothing; known ones are cached per catalog load', async () => {
+    const catalog = new Catalog(f.stores.db, new CircuitBreaker('db', { timeoutMs: 5000 }), silentLogger);
+    await catalog.refresh();
+    const view = new ModelView(f.models.current()!, 'js', catalog);
+    const m = f.model;
+    const vector = m.userVector(0);
+    const empty = { items: [], scores: [] };
+
+    // Clients choosing categories at random: one shared list, nothing cached, empty answers.
+    const none = view.excludedByCatalog('no-such-0');
+    for (let i = 1; i < 1000; i++) assert.equal(view.excludedByCatalog(`no-such-${i}`), none);
+    assert.equal(view.cachedCategories, 0);
+    assert.equal(none.length, m.itemIds.length, 'every item is excluded');
+    assert.deepEqual(await view.score(vector, 10, none), empty);
+    assert.deepEqual(await view.score(vector, 10, [1, 2], none), empty);
+    assert.deepEqual(await view.similar(3, 5, 'no-such-1'), empty);
+
+    // Known categories: exactly the items outside them (and the inactive one), cached once each.
+    const outside = (c: string) =>
+      m.itemIds.flatMap((id, i) => (categoryOf(id) !== c || id === INACTIVE_ITEM ? [i] : []));
+    const even = view.excludedByCatalog('even');
+    assert.deepEqual(Array.from(even), outside('even'));
+    assert.deepEqual(Array.from(view.excludedByCatalog('odd')), outside('odd'));
+    assert.equal(view.excludedByCatalog('even'), even, 'cached');
+    assert.equal(view.cachedCategories, 2);
+    const ranked = await view.score(vector, 10, even);
+    assert.equal(ranked.items.length, 10);
+    assert.ok(ranked.items.every((id) => categoryOf(id) === 'even'));
+    assert.deepEqual(Array.from(view.excludedByCatalog(null)), [m.itemIdx(INACTIVE_ITEM)]);
+
+    // A reload that brings a new category: it becomes known, the old lists go.
+    await f.stores.db.query(`UPDATE items SET category = 'rare' WHERE item_id = 'i3'`);
+    try {
+      await catalog.refresh();
+      const rare = view.excludedByCatalog('rare');
+      assert.equal(rare.length, m.itemIds.length - 1);
+      assert.equal(view.cachedCategories, 1, 'lists of the previous catalog load were dropped');
+      assert.deepEqual((await view.score(vector, 10, rare)).items, ['i3']);
+      assert.ok(!Array.from(view.excludedByCatalog('odd')).includes(m.itemIdx('i1')!));
+    } finally {
+      await f.stores.db.query(`UPDATE items SET category = 'odd' WHERE item_id = 'i3'`);
     }
   });
 });

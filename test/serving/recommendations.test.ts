@@ -119,6 +119,23 @@ describe('GET /v1/recommendations/:userId', () => {
     assert.deepEqual(ids(r.body), ids(popular.body));
   });
 
+  it('a category no item has gives an empty answer on every path, many such categories as well', async () => {
+    for (let i = 0; i < 50; i++) {
+      for (const path of [
+        `/v1/recommendations/u21?category=made-up-${i}`,
+        `/v1/recommendations/u21?exclude_seen=false&category=made-up-${i}`,
+        `/v1/recommendations/stranger?category=made-up-${i}`,
+      ]) {
+        const r = await call(f.base, 'GET', path);
+        assert.equal(r.status, 200, path);
+        assert.deepEqual(r.body.items, [], path);
+      }
+    }
+    const known = await call(f.base, 'GET', '/v1/recommendations/u21?exclude_seen=false&category=odd');
+    assert.equal(known.body.items.length, 10);
+    assert.ok(ids(known.body).every((id) => categoryOf(id) === 'odd' && id !== INACTIVE_ITEM));
+  });
+
   it('filters by category and exclude list and still returns k items (refill)', async () => {
     const r = await call(f.base, 'GET', '/v1/recommendations/u7?k=12&category=even&exclude=i0,i2&exclude=i4');
     assert.equal(r.status, 200);
