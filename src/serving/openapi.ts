@@ -52,7 +52,17 @@ const common = {
   '500': err('Internal error'),
 };
 const keyed = { '401': err('Missing or invalid API key'), ...common };
-const listAnswer = (description: string) => ({ '200': json(ref('Recommendations'), description), ...common });
+/** Read endpoints: public unless RECSYS_PUBLIC_READS=false; a key presented must be valid either way. */
+const readSecurity = [{}, { apiKey: [] }];
+const listAnswer = (description: string) => ({
+  '200': json(ref('Recommendations'), description),
+  '401': err('Invalid API key, or no key where reads need one (RECSYS_PUBLIC_READS=false)'),
+  ...common,
+});
+const jsonBody = {
+  '413': err('Body too large'),
+  '415': err('Body is not JSON'),
+};
 
 export function openApiDocument(serverVersion: string): Record<string, unknown> {
   return {
@@ -131,12 +141,22 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
         AnonymousRequest: anonymousSchema,
         Model: {
           type: 'object',
+          required: [
+            'version',
+            'algorithm',
+            'params',
+            'metrics',
+            'artifact_uri',
+            'status',
+            'created_at',
+            'activated_at',
+          ],
           properties: {
             version: { type: 'string' },
             algorithm: { type: 'string' },
             params: { type: 'object' },
             metrics: { type: 'object' },
-            artifact_uri: { type: 'string' },
+            artifact_uri: { type: ['string', 'null'] },
             status: { enum: ['candidate', 'active', 'retired'] },
             created_at: { type: 'string', format: 'date-time' },
             activated_at: { type: ['string', 'null'], format: 'date-time' },
@@ -144,10 +164,15 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
         },
         Readiness: {
           type: 'object',
+          required: ['status', 'model_version', 'checks'],
           properties: {
             status: { enum: ['ready', 'not_ready'] },
             model_version: { type: ['string', 'null'] },
-            checks: { type: 'object', additionalProperties: { type: 'string' } },
+            checks: {
+              type: 'object',
+              description: 'Each store and the model: "ok", else why not',
+              additionalProperties: { type: 'string' },
+            },
           },
         },
       },
@@ -156,6 +181,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
       '/v1/recommendations/{userId}': {
         get: {
           summary: 'Top-k items for a user',
+          security: readSecurity,
           description:
             'From the in-process cache, the shared cache, the batch answer or the speed layer\'s vector; an unknown user gets popular items (source "popular"). k items come back whenever the catalog has that many allowed items.',
           parameters: [
@@ -176,17 +202,18 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
       '/v1/recommendations/anonymous': {
         post: {
           summary: 'Recommendations for a session without a user id (fold-in)',
+          security: readSecurity,
           requestBody: { required: true, ...json(ref('AnonymousRequest'), 'The session') },
           responses: {
             ...listAnswer('Recommendations for the session (source realtime; popular when no item is known)'),
-            '413': err('Body too large'),
-            '415': err('Body is not JSON'),
+            ...jsonBody,
           },
         },
       },
       '/v1/similar/{itemId}': {
         get: {
           summary: 'Items nearest to an item (cosine similarity of factors)',
+          security: readSecurity,
           parameters: [idPath('itemId', 'The item'), kParam, categoryParam],
           responses: {
             ...listAnswer('Similar items, the item itself left out'),
@@ -198,6 +225,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
       '/v1/items/popular': {
         get: {
           summary: 'Popular items (most interactions in the last 24 h, else in training)',
+          security: readSecurity,
           parameters: [kParam, categoryParam, excludeParam],
           responses: listAnswer('Popular items'),
         },
@@ -211,8 +239,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           responses: {
             '202': json(ref('EventsAccepted'), 'Published; the ids of the events in order'),
             ...keyed,
-            '413': err('Body too large'),
-            '415': err('Body is not JSON'),
+            ...jsonBody,
             '503': err('The event bus is unavailable'),
           },
         },
@@ -225,6 +252,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           responses: {
             '201': json(ref('FeedbackRecorded'), 'Stored'),
             ...keyed,
+            ...jsonBody,
             '404': err('Unknown rec_id (send user_id to record it anyway)'),
             '409': err('user_id differs from the user the answer was served to'),
             '503': err('The relational store is unavailable'),
@@ -235,17 +263,25 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
         get: {
           summary: "WebSocket: pushes a user's new recommendations",
           description:
-            'Upgrade to a WebSocket, then send {"subscribe": userId} or {"unsubscribe": userId}; the server replies {"subscribed": userId} / {"unsubscribed": userId} and sends {"type": "recommendations", "user_id", "model_version", "items"} whenever the user\'s recommendations change.',
+            'Upgrade to a WebSocket, then send {"subscribe": userId} or {"unsubscribe": userId}; the server replies {"subscribed": userId} / {"unsubscribed": userId} and sends {"type": "recommendations", "rec_id", "user_id", "model_version", "source", "items"} whenever the user\'s recommendations change (a served answer: its rec_id can be sent back with feedback).',
           responses: {
             '101': { description: 'Switching protocols' },
-            '401': err('An API key is needed (x-api-key header or api_key query parameter)'),
+            '401': err(
+              'Invalid API key, or no key where reads need one (x-api-key header or api_key query parameter)',
+            ),
+            '429': err('Too many wrong API keys from this address (see Retry-After)'),
           },
         },
       },
       '/healthz': {
         get: {
           summary: 'Liveness',
-          responses: { '200': json({ type: 'object', properties: { status: { const: 'ok' } } }, 'Alive') },
+          responses: {
+            '200': json(
+              { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+              'Alive',
+            ),
+          },
         },
       },
       '/readyz': {
@@ -287,9 +323,14 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           summary: 'Train and publish a model now',
           security: [{ apiKey: [] }],
           responses: {
-            '200': json({ type: 'object', properties: { version: { type: 'string' } } }, 'The new model'),
+            '200': json(
+              { type: 'object', required: ['version'], properties: { version: { type: 'string' } } },
+              'The new model',
+            ),
             ...keyed,
+            '409': err('A training run is already in progress in this process'),
             '501': err('This process cannot train'),
+            '503': err('A store is unavailable'),
           },
         },
       },
@@ -301,6 +342,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
             '200': json(
               {
                 type: 'object',
+                required: ['serving', 'models'],
                 properties: {
                   serving: { type: ['string', 'null'] },
                   models: { type: 'array', items: ref('Model') },
@@ -322,6 +364,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
             '200': json(
               {
                 type: 'object',
+                required: ['version', 'status', 'serving'],
                 properties: {
                   version: { type: 'string' },
                   status: { const: 'active' },
@@ -330,8 +373,21 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
               },
               'Activated; this process serves it now, others within moments',
             ),
+            '202': json(
+              {
+                type: 'object',
+                required: ['version', 'status', 'serving'],
+                properties: {
+                  version: { type: 'string' },
+                  status: { const: 'activating' },
+                  serving: { type: ['string', 'null'] },
+                },
+              },
+              'Active in the registry; this process is still loading it (serving is the version it serves until then)',
+            ),
             ...keyed,
             '404': err('No such model'),
+            '503': err('The relational store is unavailable'),
           },
         },
       },

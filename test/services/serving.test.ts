@@ -12,9 +12,9 @@ import { INTERACTIONS_TOPIC, migrate, type Stores } from '../../src/stores/index
 import { silentLogger } from '../../src/stores/logger.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
-import { call, type Fixture, keyed, startFixture } from '../serving/fixture.js';
+import { call, type Fixture, INACTIVE_ITEM, keyed, startFixture } from '../serving/fixture.js';
 import { connect } from '../serving/ws-client.js';
-import { timed, uid, waitFor } from '../stores/support/wait.js';
+import { delay, timed, uid, waitFor } from '../stores/support/wait.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -301,5 +301,286 @@ describe('serving on the real servers', () => {
       'batch answers from PostgreSQL again',
       20_000,
     );
+  });
+
+  it('ops endpoints on the real servers: /healthz, /readyz with its checks, /metrics with the latency of a route called, /openapi.json, /dashboard', async () => {
+    const health = await call(f.base, 'GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.body, { status: 'ok' });
+    const ready = await call(f.base, 'GET', '/readyz');
+    assert.equal(ready.status, 200, ready.text);
+    assert.equal(ready.body.status, 'ready');
+    assert.equal(ready.body.model_version, f.model.meta.version);
+    for (const check of ['db', 'cache', 'model']) assert.equal(ready.body.checks[check], 'ok', check);
+    for (const [check, state] of Object.entries(ready.body.checks)) assert.equal(state, 'ok', check);
+
+    const similar = await call(f.base, 'GET', '/v1/similar/i2?k=3');
+    assert.equal(similar.status, 200, similar.text);
+    const metrics = await call(f.base, 'GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
+    for (const pattern of [
+      /# TYPE recsys_http_request_duration_seconds histogram/,
+      /recsys_http_request_duration_seconds_bucket\{le="\+Inf",route="GET \/v1\/similar\/:itemId",source="l2"\} [1-9]\d*\n/,
+      /recsys_http_request_duration_seconds_count\{route="GET \/v1\/similar\/:itemId",source="l2"\} [1-9]\d*\n/,
+      /recsys_http_request_duration_seconds_sum\{route="GET \/v1\/similar\/:itemId",source="l2"\} [\d.e-]+\n/,
+      /recsys_http_requests_total\{route="GET \/readyz",status="200"\} [1-9]\d*\n/,
+    ]) {
+      assert.match(metrics.text, pattern);
+    }
+
+    const doc = await call(f.base, 'GET', '/openapi.json');
+    assert.equal(doc.status, 200);
+    assert.match(doc.headers.get('content-type') ?? '', /^application\/json/);
+    assert.equal(doc.body.openapi, '3.1.0');
+    for (const path of ['/v1/recommendations/{userId}', '/v1/similar/{itemId}', '/v1/feedback', '/readyz'])
+      assert.ok(path in doc.body.paths, path);
+    const page = await call(f.base, 'GET', '/dashboard');
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(page.text, /<title>recsys dashboard<\/title>/);
+  });
+
+  it('anonymous, similar and popular answers on the real servers; feedback on a served answer lands in PostgreSQL beside its log row', async () => {
+    const version = f.model.meta.version;
+    const ids = (r: { body: { items: Array<{ item_id: string }> } }) => r.body.items.map((i) => i.item_id);
+    const descending = (r: { body: { items: Array<{ score: number }> } }) =>
+      r.body.items.every((item, j, all) => j === 0 || all[j - 1].score >= item.score);
+
+    const anon = await call(f.base, 'POST', '/v1/recommendations/anonymous', {
+      items: ['i1', { item_id: 'i2', value: 2 }, 'not-in-the-model'],
+      k: 4,
+    });
+    assert.equal(anon.status, 200, anon.text);
+    assert.equal(anon.body.source, 'realtime');
+    assert.equal(anon.body.model_version, version);
+    assert.deepEqual(anon.body.ignored_items, ['not-in-the-model']);
+    assert.equal(ids(anon).length, 4);
+    for (const banned of ['i1', 'i2', INACTIVE_ITEM]) assert.ok(!ids(anon).includes(banned), banned);
+    assert.ok(descending(anon));
+
+    const similar = await call(f.base, 'GET', '/v1/similar/i4?k=5&category=odd');
+    assert.equal(similar.status, 200, similar.text);
+    assert.equal(similar.body.item_id, 'i4');
+    assert.equal(similar.body.source, 'l2');
+    assert.equal(similar.body.model_version, version);
+    assert.equal(ids(similar).length, 5);
+    for (const id of ids(similar)) assert.ok(Number(id.slice(1)) % 2 === 1 && id !== INACTIVE_ITEM, id);
+    assert.ok(descending(similar));
+    const unknown = await call(f.base, 'GET', '/v1/similar/not-in-the-model');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, 'unknown_item');
+
+    const popular = await call(f.base, 'GET', '/v1/items/popular?k=3&category=even');
+    assert.equal(popular.status, 200, popular.text);
+    assert.equal(popular.body.source, 'popular');
+    assert.equal(popular.body.model_version, version);
+    assert.equal(ids(popular).length, 3);
+    for (const id of ids(popular)) assert.ok(Number(id.slice(1)) % 2 === 0, id);
+
+    // A user's answer, and feedback on its second item.
+    const user = 'u33';
+    const served = await call(f.base, 'GET', `/v1/recommendations/${user}?k=5`);
+    assert.equal(served.status, 200, served.text);
+    const recId = served.body.rec_id as string;
+    const fb = await call(
+      f.base,
+      'POST',
+      '/v1/feedback',
+      { rec_id: recId, item_id: ids(served)[1], action: 'click', position: 1 },
+      keyed,
+    );
+    assert.equal(fb.status, 201, fb.text);
+    assert.equal(fb.body.rec_id, recId);
+    assert.equal(fb.body.user_id, user, 'the user the answer was served to');
+
+    const logged = async (rec: string) =>
+      (
+        await stores.db.query<{
+          user_id: string;
+          model_version: string | null;
+          source: string;
+          item_ids: string[];
+          scores: number[];
+        }>(
+          'SELECT user_id, model_version, source, item_ids, scores FROM recommendation_logs WHERE rec_id = $1',
+          [rec],
+        )
+      ).rows[0];
+    await waitFor(
+      async () => (await logged(recId)) !== undefined,
+      'the answer in recommendation_logs',
+      10_000,
+    );
+    const row = (await logged(recId))!;
+    assert.deepEqual(
+      { user_id: row.user_id, model_version: row.model_version, source: row.source, item_ids: row.item_ids },
+      { user_id: user, model_version: version, source: served.body.source, item_ids: ids(served) },
+    );
+    for (const [j, item] of served.body.items.entries())
+      assert.ok(
+        Math.abs(row.scores[j] - item.score) <= 1e-5 * Math.max(1, Math.abs(item.score)),
+        `score ${j}`,
+      );
+    // The anonymous answer is logged too, without a user.
+    await waitFor(
+      async () => (await logged(anon.body.rec_id)) !== undefined,
+      'the anonymous answer in recommendation_logs',
+      10_000,
+    );
+    const anonRow = (await logged(anon.body.rec_id))!;
+    assert.deepEqual(
+      [anonRow.user_id, anonRow.model_version, anonRow.source, anonRow.item_ids],
+      ['', version, 'realtime', ids(anon)],
+    );
+
+    const feedback = async () =>
+      (
+        await stores.db.query(
+          `SELECT f.rec_id, f.user_id, f.item_id, f.position, f.action, f.value, l.source
+             FROM recommendation_feedback f JOIN recommendation_logs l USING (rec_id) WHERE f.id = $1`,
+          [fb.body.id],
+        )
+      ).rows;
+    await waitFor(
+      async () => (await feedback()).length === 1,
+      'the feedback in recommendation_feedback',
+      10_000,
+    );
+    assert.deepEqual(await feedback(), [
+      {
+        rec_id: recId,
+        user_id: user,
+        item_id: ids(served)[1],
+        position: 1,
+        action: 'click',
+        value: null,
+        source: served.body.source,
+      },
+    ]);
+  });
+
+  it('admin on the real servers: the registry in PostgreSQL lists the active version with the key; 401 without', async () => {
+    const version = f.model.meta.version;
+    const list = await call(f.base, 'GET', '/v1/admin/models', undefined, keyed);
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.body.serving, version);
+    const active = list.body.models.filter((m: { status: string }) => m.status === 'active');
+    assert.deepEqual(
+      active.map((m: { version: string }) => m.version),
+      [version],
+    );
+    const none = await call(f.base, 'GET', '/v1/admin/models');
+    assert.equal(none.status, 401);
+    assert.equal(none.body.error.code, 'missing_api_key');
+    const wrong = await call(f.base, 'GET', '/v1/admin/models', undefined, { 'x-api-key': 'not-the-key' });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, 'invalid_api_key');
+  });
+
+  it('bad input on the real servers: a batch with one bad event is refused whole and none of it reaches Kafka; 413; 415', async () => {
+    const user = uid('refused-');
+    const refused = await call(
+      f.base,
+      'POST',
+      '/v1/events',
+      [
+        { user_id: user, item_id: 'i1', type: 'click' },
+        { user_id: user, item_id: 'i2', type: 'teleport' },
+        { user_id: user, item_id: 'i3', type: 'view' },
+      ],
+      keyed,
+    );
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error.code, 'invalid_events');
+    assert.deepEqual(
+      refused.body.error.details.map((d: { index: number }) => d.index),
+      [1],
+    );
+    assert.match(refused.body.error.details[0].reason, /type/);
+
+    const tooLarge = await call(
+      f.base,
+      'POST',
+      '/v1/events',
+      { user_id: user, item_id: 'x'.repeat(2 << 20), type: 'view' },
+      keyed,
+    );
+    assert.equal(tooLarge.status, 413);
+    assert.equal(tooLarge.body.error.code, 'payload_too_large');
+    const notJson = await call(
+      f.base,
+      'POST',
+      '/v1/events',
+      JSON.stringify({ user_id: user, item_id: 'i4', type: 'view' }),
+      { ...keyed, 'content-type': 'text/plain' },
+    );
+    assert.equal(notJson.status, 415);
+    assert.equal(notJson.body.error.code, 'unsupported_media_type');
+
+    // Accepted after the refused ones: one user's events share a partition, in order, so once
+    // this one is consumed anything published before it would have been too.
+    const accepted = await call(
+      f.base,
+      'POST',
+      '/v1/events',
+      { user_id: user, item_id: 'i5', type: 'purchase' },
+      keyed,
+    );
+    assert.equal(accepted.status, 202, accepted.text);
+    const got: Array<Record<string, unknown>> = [];
+    const consumer = await stores.bus.consume({
+      topic: INTERACTIONS_TOPIC,
+      groupId: uid('refused-test-'),
+      handler: async (batch) => {
+        for (const m of batch.messages) if (m.key === user) got.push(JSON.parse(m.value.toString('utf8')));
+      },
+    });
+    try {
+      await waitFor(
+        () => got.some((e) => e.event_id === accepted.body.event_ids[0]),
+        'the accepted event consumed from Kafka',
+        60_000,
+      );
+    } finally {
+      await consumer.stop();
+    }
+    assert.deepEqual(
+      got.map((e) => [e.event_id, e.item_id, e.type]),
+      [[accepted.body.event_ids[0], 'i5', 'purchase']],
+    );
+  });
+
+  it('per-key rate limit on the real servers: 429 with Retry-After once the burst is spent, then served again', async () => {
+    await f.restart({ ...env, RECSYS_RATE_LIMIT: '1', RECSYS_RATE_BURST: '3' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push((await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).status);
+      assert.deepEqual(statuses, [200, 200, 200]);
+      const limited = await call(f.base, 'GET', '/v1/admin/models', undefined, keyed);
+      assert.equal(limited.status, 429);
+      assert.equal(limited.body.error.code, 'rate_limited');
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1, `Retry-After: ${limited.headers.get('retry-after')}`);
+      // Keyed events are in the same bucket; reads without a key are not.
+      const ev = await call(
+        f.base,
+        'POST',
+        '/v1/events',
+        { user_id: 'u1', item_id: 'i1', type: 'view' },
+        keyed,
+      );
+      assert.equal(ev.status, 429);
+      assert.equal((await call(f.base, 'GET', '/v1/recommendations/u1')).status, 200);
+      await delay(retryAfter * 1000 + 100);
+      assert.equal(
+        (await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).status,
+        200,
+        'tokens refill',
+      );
+    } finally {
+      await f.restart(env);
+    }
   });
 });

@@ -1,0 +1,129 @@
+// `recsys serve` as an operator runs it: a real process on a data directory that a first
+// `recsys start --import-movielens` run migrated, filled and trained. serve neither imports
+// nor trains: it serves the active model it finds, announces its address, answers over HTTP
+// and exits cleanly on SIGTERM.
+import assert from 'node:assert/strict';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ml100kDir, tempDir } from '../helpers.js';
+
+// The CLI compiled beside this test (dist/src/cli/main.js, what bin/recsys.js imports, when
+// the tests run from dist/): the process runs the code this test was built with.
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+interface Running {
+  url: string;
+  /** Sends SIGTERM and resolves with the exit code and signal. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/** Starts `recsys <args>` and resolves once it prints its listening line. */
+async function launch(args: string[]): Promise<Running> {
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Embedded stores, open admin endpoints, and the shutdown line in the log.
+    env: { ...process.env, RECSYS_MODE: 'embedded', RECSYS_API_KEYS: '', RECSYS_LOG_LEVEL: 'info' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+        if (m) resolve(m[1]);
+      });
+      void exited.then(({ code, signal }) =>
+        reject(
+          new Error(`recsys ${args[0]} exited (${code ?? signal}) before listening: ${stderr.slice(-2000)}`),
+        ),
+      );
+    });
+    return {
+      url,
+      async stop() {
+        child.kill('SIGTERM');
+        return { ...(await exited), stderr };
+      },
+    };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+describe('recsys serve', () => {
+  const tmp = tempDir('recsys-serve-');
+  after(tmp.cleanup);
+
+  it('serves the model a first `recsys start` trained, and shuts down on SIGTERM', async () => {
+    // The data dir: migrated, MovieLens imported, a model trained, activated and precomputed.
+    const first = await launch([
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      tmp.dir,
+      '--import-movielens',
+      ml100kDir,
+    ]);
+    let trained: string;
+    try {
+      const ready = await fetch(`${first.url}/readyz`);
+      assert.equal(ready.status, 200);
+      trained = ((await ready.json()) as { model_version: string }).model_version;
+      assert.ok(trained);
+    } finally {
+      const end = await first.stop();
+      assert.deepEqual([end.code, end.signal], [0, null], end.stderr.slice(-2000));
+    }
+
+    const started = Date.now();
+    const serve = await launch(['serve', '--port', '0', '--data-dir', tmp.dir]);
+    try {
+      const res = await fetch(`${serve.url}/v1/recommendations/196?k=5`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as {
+        rec_id: string;
+        user_id: string;
+        model_version: string;
+        source: string;
+        items: Array<{ item_id: string; score: number }>;
+      };
+      assert.equal(body.user_id, '196');
+      assert.equal(body.model_version, trained, 'the model the first run trained, not a new one');
+      assert.equal(body.source, 'batch', 'the answer the training run precomputed');
+      assert.equal(body.items.length, 5);
+      assert.ok(body.items.every((i, j, all) => j === 0 || all[j - 1].score >= i.score));
+      assert.match(body.rec_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+      const ready = await fetch(`${serve.url}/readyz`);
+      assert.equal(ready.status, 200);
+      const readiness = (await ready.json()) as { status: string; model_version: string };
+      assert.equal(readiness.status, 'ready');
+      assert.equal(readiness.model_version, trained);
+
+      const models = (await (await fetch(`${serve.url}/v1/admin/models`)).json()) as {
+        models: Array<{ version: string; status: string }>;
+      };
+      assert.deepEqual(
+        models.models.map((m) => [m.version, m.status]),
+        [[trained, 'active']],
+        'serve trained nothing',
+      );
+    } finally {
+      const end = await serve.stop();
+      assert.deepEqual([end.code, end.signal], [0, null], end.stderr.slice(-2000));
+      assert.match(end.stderr, /"signal":"SIGTERM"/);
+    }
+    assert.ok(Date.now() - started < 15_000, `serve took ${Date.now() - started} ms from start to exit`);
+  });
+});
