@@ -18,6 +18,12 @@ export function itemRoutes(kit: HttpKit, s: Serving): void {
       const idx = view.model.itemIdx(item);
       if (idx === undefined)
         throw notFound('unknown_item', `the model does not know item ${JSON.stringify(item)}`);
+      if (category !== null && !s.catalog.knows(category)) {
+        // No item has it: nothing to rank, and no entry under a key the client made up (it
+        // would push useful ones out of the cache).
+        sendList(ctx, s, '', { item_id: item }, view.version, 'l2', [], []);
+        return;
+      }
       const key = `${idx}\u0002${k}\u0002${category ?? ''}\u0002${s.catalog.generation}`;
       let cached = view.similarAnswers.get(key);
       if (!cached) {
