@@ -15,7 +15,12 @@ export interface TopKResult {
 
 /** How many queries one call (or one pool task) handles: bounds the batch buffers. */
 const BATCH = 1024;
-const MAX_EXCLUDES = 1 << 20;
+/**
+ * Excluded indices one batch may carry: at least 2^20, and always enough for one query to
+ * exclude every item twice over (a category filter excludes the rest of the catalog, and
+ * the user's seen items overlap it), whatever the catalog's size.
+ */
+const excludeCapacity = (nItems: number) => Math.max(1 << 20, 2 * nItems + 1024);
 
 export class Scorer {
   private constructor(
@@ -26,6 +31,7 @@ export class Scorer {
     readonly nItems: number,
     readonly dims: number,
     readonly maxK: number,
+    private readonly maxExcludes: number,
     private readonly buffers: Array<{
       q: Float32Array;
       ptr: Int32Array;
@@ -48,7 +54,8 @@ export class Scorer {
   ): Promise<Scorer> {
     const maxK = opts.maxK ?? 1000;
     const slots = opts.slots ?? 1;
-    const perSlot = (BATCH * dims + BATCH + 1 + MAX_EXCLUDES + 2 * BATCH * maxK) * 4;
+    const maxExcludes = excludeCapacity(nItems);
+    const perSlot = (BATCH * dims + BATCH + 1 + maxExcludes + 2 * BATCH * maxK) * 4;
     const arena = Arena.create(items.length * 4 + slots * perSlot + (slots + 1) * (8 << 20), {
       wasm: backend === 'wasm',
     });
@@ -56,11 +63,11 @@ export class Scorer {
     const buffers = Array.from({ length: slots }, () => ({
       q: arena.f32(BATCH * dims),
       ptr: arena.i32(BATCH + 1),
-      ex: arena.i32(MAX_EXCLUDES),
+      ex: arena.i32(maxExcludes),
       oi: arena.i32(BATCH * maxK),
       os: arena.f32(BATCH * maxK),
     }));
-    return new Scorer(backend, arena, kernels, arena.copyOf(items), nItems, dims, maxK, buffers);
+    return new Scorer(backend, arena, kernels, arena.copyOf(items), nItems, dims, maxK, maxExcludes, buffers);
   }
 
   /**
@@ -90,8 +97,10 @@ export class Scorer {
         b.ptr[0] = 0;
         for (let q = 0; q < n; q++) {
           const ex = exclude?.(start + q) ?? [];
-          if (m + ex.length > MAX_EXCLUDES) throw new RangeError('too many excluded items in one batch');
+          if (m + ex.length > this.maxExcludes) throw new RangeError('too many excluded items in one batch');
+          const from = m;
           for (let e = 0; e < ex.length; e++) b.ex[m++] = ex[e];
+          sortIfNeeded(b.ex.subarray(from, m));
           b.ptr[q + 1] = m;
         }
         const args = {
@@ -119,5 +128,21 @@ export class Scorer {
     for (let start = 0; start < nQ; start += BATCH) batches.push(runBatch(start));
     await Promise.all(batches);
     return result;
+  }
+}
+
+/**
+ * The kernels walk each query's exclusions with a forward cursor, so they sort an unsorted
+ * list first — the wasm kernel in a scratch area of bounded size, beyond which it falls back
+ * to a linear search per item (a category filter over a million-item catalog, appended to
+ * the user's seen items, took minutes that way). Sorting here, once, keeps every backend on
+ * its fast path; lists that are sorted already (the common case) cost one pass.
+ */
+function sortIfNeeded(list: Int32Array): void {
+  for (let i = 1; i < list.length; i++) {
+    if (list[i] < list[i - 1]) {
+      list.sort();
+      return;
+    }
   }
 }
