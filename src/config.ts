@@ -51,7 +51,17 @@ export interface ServingConfig {
   l1TtlMs: number;
   /** Bound on one cache or database call on the request path (RECSYS_STORE_TIMEOUT_MS). */
   storeTimeoutMs: number;
+  /**
+   * What /readyz needs to answer 200 (RECSYS_READY_REQUIRES, comma-separated from db, cache,
+   * bus, model; default all four). Serving goes on without the cache or the database, so a
+   * deployment whose load balancer should keep it in rotation through such an outage lists
+   * fewer; /readyz then answers 200 "degraded" and its checks still say what is missing.
+   */
+  readyRequires: ReadinessCheck[];
 }
+
+export const READINESS_CHECKS = ['db', 'cache', 'bus', 'model'] as const;
+export type ReadinessCheck = (typeof READINESS_CHECKS)[number];
 
 export interface RecsysConfig {
   mode: Mode;
@@ -131,6 +141,7 @@ const SERVING_KEYS = new Set<string>([
   'l0TtlMs',
   'l1TtlMs',
   'storeTimeoutMs',
+  'readyRequires',
 ]);
 
 export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
@@ -165,6 +176,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
       l0TtlMs: env.RECSYS_L0_TTL_MS,
       l1TtlMs: env.RECSYS_L1_TTL_MS,
       storeTimeoutMs: env.RECSYS_STORE_TIMEOUT_MS,
+      readyRequires: env.RECSYS_READY_REQUIRES,
     },
   };
   const layers = [opts.overrides ?? {}, fromEnv, file];
@@ -219,6 +231,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): RecsysConfig {
       600_000,
       problems,
     ),
+    readyRequires: readinessChecks(pickServing('readyRequires'), problems),
   };
 
   const config: RecsysConfig = {
@@ -353,6 +366,17 @@ function brokers(value: string | string[] | undefined, problems: string[]): stri
 }
 
 /** A list from a comma-separated string or an array; blanks dropped. */
+function readinessChecks(value: string | string[] | undefined, problems: string[]): ReadinessCheck[] {
+  if (value === undefined) return [...READINESS_CHECKS];
+  const names = list(value);
+  const unknown = names.filter((n) => !(READINESS_CHECKS as readonly string[]).includes(n));
+  if (unknown.length > 0)
+    problems.push(
+      `RECSYS_READY_REQUIRES lists ${unknown.map((n) => JSON.stringify(n)).join(', ')}; allowed: ${READINESS_CHECKS.join(', ')}`,
+    );
+  return READINESS_CHECKS.filter((c) => names.includes(c));
+}
+
 function list(value: string | string[] | undefined): string[] {
   return (Array.isArray(value) ? value : (value ?? '').split(','))
     .map((v) => String(v).trim())

@@ -166,7 +166,11 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           type: 'object',
           required: ['status', 'model_version', 'checks'],
           properties: {
-            status: { enum: ['ready', 'not_ready'] },
+            status: {
+              enum: ['ready', 'degraded', 'not_ready'],
+              description:
+                'degraded: what RECSYS_READY_REQUIRES lists is there, something else is not (still 200)',
+            },
             model_version: { type: ['string', 'null'] },
             checks: {
               type: 'object',

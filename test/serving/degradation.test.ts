@@ -172,4 +172,25 @@ describe('degradation', () => {
       await new Promise((r) => setTimeout(r, 1100)); // let the cache circuit close again
     }
   });
+
+  it('with RECSYS_READY_REQUIRES=db,model a cache outage leaves /readyz at 200 "degraded"', async () => {
+    await f.restart({ RECSYS_READY_REQUIRES: 'db,model' });
+    try {
+      assert.equal((await call(f.base, 'GET', '/readyz')).body.status, 'ready');
+      cache.state.mode = 'down';
+      const ready = await call(f.base, 'GET', '/readyz');
+      assert.equal(ready.status, 200);
+      assert.equal(ready.body.status, 'degraded');
+      assert.match(ready.body.checks.cache, /unavailable/);
+      cache.state.mode = 'ok';
+      db.state.mode = 'down';
+      const notReady = await call(f.base, 'GET', '/readyz');
+      assert.equal(notReady.status, 503);
+      assert.equal(notReady.body.status, 'not_ready');
+    } finally {
+      cache.state.mode = 'ok';
+      db.state.mode = 'ok';
+      await f.restart();
+    }
+  });
 });

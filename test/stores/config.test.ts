@@ -103,6 +103,17 @@ describe('loadConfig', () => {
     );
   });
 
+  test('readiness requirements: all four by default, a chosen subset, unknown names refused', () => {
+    const base = { RECSYS_MODE: 'embedded' };
+    assert.deepEqual(loadConfig({ env: base }).serving.readyRequires, ['db', 'cache', 'bus', 'model']);
+    assert.deepEqual(
+      loadConfig({ env: { ...base, RECSYS_READY_REQUIRES: ' model, db ' } }).serving.readyRequires,
+      ['db', 'model'],
+    );
+    const problems = problemsOf(() => loadConfig({ env: { ...base, RECSYS_READY_REQUIRES: 'db,redis' } }));
+    assert.match(problems.join('\n'), /RECSYS_READY_REQUIRES lists "redis"; allowed: db, cache, bus, model/);
+  });
+
   test('a JSON file is the lowest layer: environment beats it, overrides (CLI flags) beat both', () => {
     const tmp = tempDir();
     try {

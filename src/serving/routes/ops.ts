@@ -32,9 +32,11 @@ export function opsRoutes(kit: HttpKit, s: Serving, version: string): void {
     ]);
     const view = s.view();
     const checks = { db, cache, bus, model: view ? 'ok' : 'no model loaded' };
-    const ready = Object.values(checks).every((c) => c === 'ok');
+    // Ready when what the configuration requires is there; "degraded" when only the rest is missing.
+    const ready = s.config.readyRequires.every((c) => checks[c] === 'ok');
+    const whole = Object.values(checks).every((c) => c === 'ok');
     ctx.json(ready ? 200 : 503, {
-      status: ready ? 'ready' : 'not_ready',
+      status: ready ? (whole ? 'ready' : 'degraded') : 'not_ready',
       model_version: view?.version ?? null,
       checks,
     });
