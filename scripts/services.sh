@@ -14,6 +14,8 @@
 # `up` takes seconds. Servers already running (live pid file) are left alone.
 #
 # Env: PG_PORT (5432) REDIS_PORT (6379) KAFKA_PORT (9092) KAFKA_CONTROLLER_PORT (9093)
+#      KAFKA_FAULTS_PORT (9094) KAFKA_FAULTS_PROXY_PORT (19094): a second Kafka listener for the
+#      fault tests, advertised at the port where those tests run a TCP proxy to it
 #      MINIO_PORT (9000) MINIO_CONSOLE_PORT (9001) S3_ACCESS_KEY (recsys)
 #      S3_SECRET_KEY (recsys-secret) S3_BUCKET (recsys) PG_USER/PG_PASSWORD/PG_DB (recsys)
 #      SERVICES_TIMEOUT (seconds to wait for each server to answer, 120)
@@ -33,6 +35,8 @@ PG_PORT="${PG_PORT:-5432}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_FAULTS_PORT="${KAFKA_FAULTS_PORT:-9094}"
+KAFKA_FAULTS_PROXY_PORT="${KAFKA_FAULTS_PROXY_PORT:-19094}"
 MINIO_PORT="${MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-9001}"
 PG_USER="${PG_USER:-recsys}"
@@ -413,11 +417,13 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+# FAULTS: clients that bootstrap through the fault tests' proxy are told to keep using it, so
+# a test can take Kafka away from its own clients alone (the proxy forwards to this listener).
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,FAULTS://$HOST:$KAFKA_FAULTS_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,FAULTS://$HOST:$KAFKA_FAULTS_PROXY_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,FAULTS:PLAINTEXT
 log.dirs=$KAFKA_HOME/data
 num.partitions=4
 default.replication.factor=1
@@ -460,6 +466,7 @@ kafka_up() {
   else
     check_port kafka "$KAFKA_PORT" KAFKA_PORT
     check_port kafka "$KAFKA_CONTROLLER_PORT" KAFKA_CONTROLLER_PORT
+    check_port kafka "$KAFKA_FAULTS_PORT" KAFKA_FAULTS_PORT
     kafka_write_config
     local libs
     libs="$(kafka_libs)"

@@ -15,9 +15,13 @@ const CONFIG_TYPES =
 
 export function toBusError(err: unknown, ctx: Omit<StoreErrorContext, 'cause'>): StoreError {
   if (err instanceof StoreError) return err;
-  const e = err as { name?: string; type?: string; retriable?: boolean; cause?: unknown };
-  // kafkajs wraps the last attempt's error (as `cause`) once its retries run out.
-  const root = e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause ? (e.cause as typeof e) : e;
+  type KafkaError = { name?: string; type?: string; retriable?: boolean; cause?: unknown };
+  // kafkajs wraps the last attempt's error (as `cause`) once its retries run out, in a
+  // NumberOfRetriesExceeded or a NonRetriable error: the wrapped one says what went wrong (a
+  // refused connection is an outage to degrade through, not a bad request).
+  let root = err as KafkaError;
+  while (root.cause && /^KafkaJS(NumberOfRetriesExceeded|NonRetriable)(Error)?$/.test(root.name ?? ''))
+    root = root.cause as KafkaError;
   const message = messageOf(root);
   const full = { ...ctx, cause: err };
   if (root.type && CONFIG_TYPES.test(root.type))
