@@ -1,12 +1,13 @@
 /**
  * `npm run bench -- serving`: HTTP serving throughput and tail latency with wrk (50
- * connections, one wrk thread, loopback), every server in its own process:
+ * connections, one wrk thread, loopback); (a), (d) and recsys each in a process of their own,
+ * (b) and (c) two servers of one recsys process (one model, one set of store clients):
  *  (a) a static uWebSockets.js hello world with the body size of (b);
  *  (b) GET /v1/recommendations/:user answered from L0 (the in-process cache);
  *  (c) the same answered from Redis with L0 off;
  *  (d) the FastAPI + uvicorn + Redis peer (bench/peers/fastapi_server.py) serving the same
  *      precomputed answers from Redis.
- * Each runs three times, interleaved (a b c d a b c d a b c d), and the median of each
+ * Each runs five times, interleaved (a b c d, d c b a, a b c d, ...), and the median of each
  * figure is reported (with the p99 range), so a burst of other work on a shared machine
  * does not decide a ratio. Beside wrk's figures: the CPU the server process and wrk used
  * (on a small machine they share the cores, and a saturated server queues requests), and
@@ -321,7 +322,7 @@ export async function benchServing(): Promise<string> {
     return [
       `## Serving (${machine()})`,
       '',
-      `wrk 1 thread, ${CONNECTIONS} connections, ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up, loopback; every server in its own process; medians of ${ROUNDS} interleaved runs (every other round in reverse order). One user's answer (k=10). recsys in services mode (PostgreSQL, Redis, Kafka, MinIO), ${String(server.info.backend)} kernels; every answer is queued for recommendation_logs (under this overload most rows are dropped and counted: the log keeps to its 10 % time share).`,
+      `wrk 1 thread, ${CONNECTIONS} connections, ${SECONDS} s after a ${WARMUP_SECONDS} s warm-up, loopback; (a), (d) and recsys in processes of their own ((b) and (c) are two servers of the recsys process); medians of ${ROUNDS} interleaved runs (every other round in reverse order). One user's answer (k=10). recsys in services mode (PostgreSQL, Redis, Kafka, MinIO), ${String(server.info.backend)} kernels; every answer is queued for recommendation_logs (under this overload most rows are dropped and counted: the log keeps to its 10 % time share).`,
       '',
       table(
         [
