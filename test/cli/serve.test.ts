@@ -3,62 +3,12 @@
 // nor trains: it serves the active model it finds, announces its address, answers over HTTP
 // and exits cleanly on SIGTERM.
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ml100kDir, tempDir } from '../helpers.js';
+import { launch } from './launch.js';
 
-// The CLI compiled beside this test (dist/src/cli/main.js, what bin/recsys.js imports, when
-// the tests run from dist/): the process runs the code this test was built with.
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Running {
-  url: string;
-  /** Sends SIGTERM and resolves with the exit code and signal. */
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-/** Starts `recsys <args>` and resolves once it prints its listening line. */
-async function launch(args: string[]): Promise<Running> {
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, [cli, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Embedded stores, open admin endpoints, and the shutdown line in the log.
-    env: { ...process.env, RECSYS_MODE: 'embedded', RECSYS_API_KEYS: '', RECSYS_LOG_LEVEL: 'info' },
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
-        if (m) resolve(m[1]);
-      });
-      void exited.then(({ code, signal }) =>
-        reject(
-          new Error(`recsys ${args[0]} exited (${code ?? signal}) before listening: ${stderr.slice(-2000)}`),
-        ),
-      );
-    });
-    return {
-      url,
-      async stop() {
-        child.kill('SIGTERM');
-        return { ...(await exited), stderr };
-      },
-    };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
+// Embedded stores, open admin endpoints, and the shutdown line in the log.
+const EMBEDDED = { RECSYS_MODE: 'embedded', RECSYS_API_KEYS: '', RECSYS_LOG_LEVEL: 'info' };
 
 describe('recsys serve', () => {
   const tmp = tempDir('recsys-serve-');
@@ -66,15 +16,10 @@ describe('recsys serve', () => {
 
   it('serves the model a first `recsys start` trained, and shuts down on SIGTERM', async () => {
     // The data dir: migrated, MovieLens imported, a model trained, activated and precomputed.
-    const first = await launch([
-      'start',
-      '--port',
-      '0',
-      '--data-dir',
-      tmp.dir,
-      '--import-movielens',
-      ml100kDir,
-    ]);
+    const first = await launch(
+      ['start', '--port', '0', '--data-dir', tmp.dir, '--import-movielens', ml100kDir],
+      EMBEDDED,
+    );
     let trained: string;
     try {
       const ready = await fetch(`${first.url}/readyz`);
@@ -87,7 +32,7 @@ describe('recsys serve', () => {
     }
 
     const started = Date.now();
-    const serve = await launch(['serve', '--port', '0', '--data-dir', tmp.dir]);
+    const serve = await launch(['serve', '--port', '0', '--data-dir', tmp.dir], EMBEDDED);
     try {
       const res = await fetch(`${serve.url}/v1/recommendations/196?k=5`);
       assert.equal(res.status, 200);
