@@ -20,7 +20,7 @@ import { DEFAULT_PARAMS } from '../src/model/params.js';
 import { encodeCandidates, startServer } from '../src/serving/index.js';
 import { openKafkaBus } from '../src/stores/bus/kafka.js';
 import { openRedisCache } from '../src/stores/cache/redis.js';
-import { migrate, type Stores } from '../src/stores/index.js';
+import { assembleStores, migrate } from '../src/stores/index.js';
 import { openMinioObjects } from '../src/stores/objects/minio.js';
 import { openPostgres } from '../src/stores/relational/postgres.js';
 
@@ -56,17 +56,7 @@ const bus = await openKafkaBus({
   logger,
 });
 const objects = await openMinioObjects({ ...config.s3!, connectTimeoutMs: timeout });
-const stores: Stores = {
-  db,
-  cache,
-  bus,
-  objects,
-  async close() {
-    await bus.close();
-    await Promise.allSettled([cache.close(), objects.close()]);
-    await db.close();
-  },
-};
+const stores = assembleStores({ db, cache, bus, objects });
 
 const backend = await resolveBackend();
 const pool = new ComputePool(2);

@@ -87,18 +87,26 @@ export async function openStores(config: RecsysConfig, opts: OpenStoresOptions =
       ? failed[0]
       : new StoresOpenError([...new Set(failed)]);
   }
-  const stores = {
+  return assembleStores({
     db: (db as PromiseFulfilledResult<RelationalStore>).value,
     cache: (cache as PromiseFulfilledResult<Cache>).value,
     bus: (bus as PromiseFulfilledResult<EventBus>).value,
     objects: (objects as PromiseFulfilledResult<ObjectStore>).value,
-  };
+  });
+}
+
+/**
+ * Four opened adapters as one Stores, for callers that open them with settings of their own
+ * (a schema, a proxy, test timings). close() stops the bus first (its consumers may still
+ * be writing through the others) and the database last (the embedded bus lives in it).
+ */
+export function assembleStores(parts: Omit<Stores, 'close'>): Stores {
   return {
-    ...stores,
+    ...parts,
     async close() {
-      await stores.bus.close();
-      await Promise.allSettled([stores.cache.close(), stores.objects.close()]);
-      await stores.db.close();
+      await parts.bus.close();
+      await Promise.allSettled([parts.cache.close(), parts.objects.close()]);
+      await parts.db.close();
     },
   };
 }

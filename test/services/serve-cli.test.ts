@@ -6,27 +6,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { publishModel } from '../../src/model/registry.js';
-import { INTERACTIONS_TOPIC, migrate, openStores, type Stores } from '../../src/stores/index.js';
+import { openStores, type Stores } from '../../src/stores/index.js';
 import { silentLogger } from '../../src/stores/logger.js';
 import { launch } from '../cli/launch.js';
 import { API_KEY, trainModel } from '../serving/fixture.js';
-import { uid, waitFor } from '../stores/support/wait.js';
-import { servers } from './env.js';
+import { uid } from '../stores/support/wait.js';
+import { eventsOf, servicesEnv } from './serving-stores.js';
 
 // The public schema of the test database: the CLI has no schema setting, and no other test
 // uses that schema for its own tables.
-const env = {
-  RECSYS_MODE: 'services',
-  DATABASE_URL: servers.databaseUrl,
-  REDIS_URL: servers.redisUrl,
-  KAFKA_BROKERS: servers.kafkaBrokers.join(','),
-  S3_ENDPOINT: servers.s3.endpoint,
-  S3_ACCESS_KEY: servers.s3.accessKey,
-  S3_SECRET_KEY: servers.s3.secretKey,
-  S3_BUCKET: servers.s3.bucket,
-  RECSYS_API_KEYS: API_KEY,
-  RECSYS_LOG_LEVEL: 'info',
-};
+const env = servicesEnv({ RECSYS_API_KEYS: API_KEY, RECSYS_LOG_LEVEL: 'info' });
 
 describe('recsys serve in services mode', () => {
   let stores: Stores;
@@ -34,7 +23,6 @@ describe('recsys serve in services mode', () => {
 
   before(async () => {
     stores = await openStores(loadConfig({ env }), { logger: silentLogger });
-    await migrate(stores.db);
     const model = await trainModel();
     await publishModel(stores, model, { activate: true });
     version = model.meta.version;
@@ -64,19 +52,7 @@ describe('recsys serve in services mode', () => {
         body: JSON.stringify({ user_id: user, item_id: 'i1', type: 'view' }),
       });
       assert.equal(ev.status, 202);
-      const got: string[] = [];
-      const consumer = await stores.bus.consume({
-        topic: INTERACTIONS_TOPIC,
-        groupId: uid('serve-cli-test-'),
-        handler: async (batch) => {
-          for (const m of batch.messages) if (m.key === user) got.push(m.value.toString('utf8'));
-        },
-      });
-      try {
-        await waitFor(() => got.length === 1, 'the event in Kafka', 60_000);
-      } finally {
-        await consumer.stop();
-      }
+      await eventsOf(stores.bus, user, (e) => e.length === 1, 'the event in Kafka');
     } finally {
       end = await serve.stop();
     }

@@ -5,85 +5,34 @@
 // on; once Kafka is back, events are accepted again and exactly the accepted ones are in it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openKafkaBus } from '../../src/stores/bus/kafka.js';
-import { openRedisCache } from '../../src/stores/cache/redis.js';
-import { INTERACTIONS_TOPIC, migrate, type Stores } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
-import { openMinioObjects } from '../../src/stores/objects/minio.js';
-import { openPostgres } from '../../src/stores/relational/postgres.js';
+import type { Stores } from '../../src/stores/index.js';
 import { call, type Fixture, keyed, startFixture } from '../serving/fixture.js';
 import { timed, uid, waitFor } from '../stores/support/wait.js';
-import { CONNECT_TIMEOUT_MS, servers } from './env.js';
+import { servers } from './env.js';
+import { eventsOf, openSchemaStores, type SchemaStores, servicesEnv } from './serving-stores.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-const env = {
-  RECSYS_MODE: 'services',
-  DATABASE_URL: servers.databaseUrl,
-  REDIS_URL: servers.redisUrl,
-  KAFKA_BROKERS: `127.0.0.1:${servers.kafkaFaults.proxyPort}`,
-  S3_ENDPOINT: servers.s3.endpoint,
-  S3_ACCESS_KEY: servers.s3.accessKey,
-  S3_SECRET_KEY: servers.s3.secretKey,
-  S3_BUCKET: servers.s3.bucket,
-  RECSYS_STORE_TIMEOUT_MS: '300',
-};
+const proxied = `127.0.0.1:${servers.kafkaFaults.proxyPort}`;
+const env = servicesEnv({ KAFKA_BROKERS: proxied, RECSYS_STORE_TIMEOUT_MS: '300' });
 
 describe('serving with Kafka gone', () => {
-  const schema = uid('bus_down_').toLowerCase();
   const proxy = new TcpProxy('127.0.0.1', servers.kafkaFaults.port);
   proxy.port = servers.kafkaFaults.proxyPort;
-  let admin: Awaited<ReturnType<typeof openPostgres>>;
+  let opened: SchemaStores;
   let stores: Stores;
   let f: Fixture;
 
   before(async () => {
     await proxy.start();
-    admin = await openPostgres({
-      url: servers.databaseUrl,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
-    });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = await openPostgres({
-      url: servers.databaseUrl,
-      schema,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
-    });
-    await migrate(db);
-    const cache = await openRedisCache({
-      url: servers.redisUrl,
-      namespace: `${schema}:`,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
-    });
-    const bus = await openKafkaBus({
-      brokers: [`127.0.0.1:${proxy.port}`],
-      partitions: 2,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
-    });
-    const objects = await openMinioObjects({ ...servers.s3, connectTimeoutMs: CONNECT_TIMEOUT_MS });
-    stores = {
-      db,
-      cache,
-      bus,
-      objects,
-      async close() {
-        await bus.close();
-        await Promise.allSettled([cache.close(), objects.close()]);
-        await db.close();
-      },
-    };
+    opened = await openSchemaStores({ brokers: [proxied] });
+    stores = opened.stores;
     f = await startFixture({ stores, env });
   });
 
   after(async () => {
     await f?.close();
-    await stores?.close();
+    await opened?.close();
     await proxy.stop();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await admin?.close();
   });
 
   it('refuses events with 503 within a bound, keeps answering, and accepts them again once Kafka is back', async () => {
@@ -129,20 +78,14 @@ describe('serving with Kafka gone', () => {
     await waitFor(async () => (await call(f.base, 'GET', '/readyz')).status === 200, 'ready again', 20_000);
 
     // In Kafka: the accepted events, in order, and none of the refused ones.
-    const got: string[] = [];
-    const consumer = await stores.bus.consume({
-      topic: INTERACTIONS_TOPIC,
-      groupId: uid('bus-down-test-'),
-      handler: async (batch) => {
-        for (const m of batch.messages)
-          if (m.key === user) got.push(JSON.parse(m.value.toString('utf8')).item_id);
-      },
-    });
-    try {
-      await waitFor(() => got.includes('i4'), 'the last accepted event consumed', 60_000);
-    } finally {
-      await consumer.stop();
-    }
+    const got = (
+      await eventsOf(
+        stores.bus,
+        user,
+        (e) => e.some((x) => x.item_id === 'i4'),
+        'the last accepted event consumed',
+      )
+    ).map((e) => e.item_id);
     assert.equal(got[0], 'i1');
     assert.equal(got.at(-1), 'i4');
     for (const item of refused) assert.ok(!got.includes(item), `refused event ${item} reached Kafka: ${got}`);

@@ -6,93 +6,36 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
-import { openKafkaBus } from '../../src/stores/bus/kafka.js';
-import { openRedisCache } from '../../src/stores/cache/redis.js';
-import { INTERACTIONS_TOPIC, migrate, type Stores } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
-import { openMinioObjects } from '../../src/stores/objects/minio.js';
-import { openPostgres } from '../../src/stores/relational/postgres.js';
+import type { Stores } from '../../src/stores/index.js';
 import { call, type Fixture, INACTIVE_ITEM, keyed, startFixture } from '../serving/fixture.js';
 import { connect } from '../serving/ws-client.js';
 import { delay, timed, uid, waitFor } from '../stores/support/wait.js';
-import { CONNECT_TIMEOUT_MS, servers } from './env.js';
+import { servers } from './env.js';
+import { eventsOf, openSchemaStores, type SchemaStores, servicesEnv, viaPort } from './serving-stores.js';
 import { TcpProxy } from './tcp-proxy.js';
 
-const env = {
-  RECSYS_MODE: 'services',
-  DATABASE_URL: servers.databaseUrl,
-  REDIS_URL: servers.redisUrl,
-  KAFKA_BROKERS: servers.kafkaBrokers.join(','),
-  S3_ENDPOINT: servers.s3.endpoint,
-  S3_ACCESS_KEY: servers.s3.accessKey,
-  S3_SECRET_KEY: servers.s3.secretKey,
-  S3_BUCKET: servers.s3.bucket,
-  RECSYS_STORE_TIMEOUT_MS: '300',
-};
+const env = servicesEnv({ RECSYS_STORE_TIMEOUT_MS: '300' });
 
 describe('serving on the real servers', () => {
-  const schema = uid('serving_').toLowerCase();
   const redis = new URL(servers.redisUrl);
   const proxy = new TcpProxy(redis.hostname, Number(redis.port || 6379));
   const pg = new URL(servers.databaseUrl);
   const pgProxy = new TcpProxy(pg.hostname, Number(pg.port || 5432));
-  let admin: Awaited<ReturnType<typeof openPostgres>>;
+  let opened: SchemaStores;
   let stores: Stores;
   let f: Fixture;
 
   before(async () => {
     await proxy.start();
     await pgProxy.start();
-    admin = await openPostgres({
-      url: servers.databaseUrl,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
+    opened = await openSchemaStores({
+      dbUrl: viaPort(servers.databaseUrl, pgProxy.port),
+      redisUrl: viaPort(servers.redisUrl, proxy.port),
+      cacheCommandTimeoutMs: 500,
     });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const pgViaProxy = new URL(servers.databaseUrl);
-    pgViaProxy.hostname = '127.0.0.1';
-    pgViaProxy.port = String(pgProxy.port);
-    const db = await openPostgres({
-      url: pgViaProxy.toString(),
-      schema,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
-    });
-    await migrate(db);
-    const viaProxy = new URL(servers.redisUrl);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    const cache = await openRedisCache({
-      url: viaProxy.toString(),
-      namespace: `${schema}:`,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      commandTimeoutMs: 500,
-      logger: silentLogger,
-    });
-    const bus = await openKafkaBus({
-      brokers: servers.kafkaBrokers,
-      partitions: 2,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      sessionTimeoutMs: 6000,
-      heartbeatMs: 500,
-      maxWaitMs: 200,
-      retryBackoffMs: 200,
-      logger: silentLogger,
-    });
-    const objects = await openMinioObjects({ ...servers.s3, connectTimeoutMs: CONNECT_TIMEOUT_MS });
-    stores = {
-      db,
-      cache,
-      bus,
-      objects,
-      async close() {
-        await bus.close();
-        await Promise.allSettled([cache.close(), objects.close()]);
-        await db.close();
-      },
-    };
+    stores = opened.stores;
     f = await startFixture({ stores, env });
-    await db.query(
+    await stores.db.query(
       `INSERT INTO batch_recommendations (user_id, model_version, item_ids, scores) VALUES ('u50', $1, ARRAY['i1','i2','i3','i5','i7','i9','i11','i13','i15','i17','i19'], ARRAY[11,10,9,8,7,6,5,4,3,2,1]::real[])`,
       [f.model.meta.version],
     );
@@ -100,11 +43,9 @@ describe('serving on the real servers', () => {
 
   after(async () => {
     await f?.close();
-    await stores?.close();
+    await opened?.close();
     await proxy.stop();
     await pgProxy.stop();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
-    await admin?.close();
   });
 
   it('fills Redis (L1) and L0; with L0 off the answers come from Redis', async () => {
@@ -144,19 +85,7 @@ describe('serving on the real servers', () => {
       keyed,
     );
     assert.equal(r.status, 202, r.text);
-    const got: Array<Record<string, unknown>> = [];
-    const consumer = await stores.bus.consume({
-      topic: INTERACTIONS_TOPIC,
-      groupId: uid('serving-test-'),
-      handler: async (batch) => {
-        for (const m of batch.messages) if (m.key === user) got.push(JSON.parse(m.value.toString('utf8')));
-      },
-    });
-    try {
-      await waitFor(() => got.length === 2, 'both events consumed from Kafka', 60_000);
-    } finally {
-      await consumer.stop();
-    }
+    const got = await eventsOf(stores.bus, user, (e) => e.length === 2, 'both events consumed from Kafka');
     assert.deepEqual(
       got.map((e) => e.event_id),
       r.body.event_ids,
@@ -242,8 +171,8 @@ describe('serving on the real servers', () => {
     await f.restart(env);
     await call(f.base, 'GET', '/v1/recommendations/u7');
     assert.equal((await call(f.base, 'GET', '/v1/recommendations/u7')).body.source, 'l0');
-    await admin.query(
-      `INSERT INTO ${schema}.batch_recommendations (user_id, model_version, item_ids, scores) VALUES ('u61', $1, ARRAY['i2','i4'], ARRAY[2,1]::real[])`,
+    await stores.db.query(
+      `INSERT INTO batch_recommendations (user_id, model_version, item_ids, scores) VALUES ('u61', $1, ARRAY['i2','i4'], ARRAY[2,1]::real[])`,
       [f.model.meta.version],
     );
     const port = pgProxy.port;
@@ -276,21 +205,11 @@ describe('serving on the real servers', () => {
       );
       assert.equal(ev.value!.status, 202, ev.value!.text);
       assert.ok(ev.ms < 2000, `accepted after ${ev.ms} ms`);
-      const got: string[] = [];
-      const consumer = await stores.bus.consume({
-        topic: INTERACTIONS_TOPIC,
-        groupId: uid('pg-down-test-'),
-        handler: async (batch) => {
-          for (const m of batch.messages)
-            if (m.key === user) got.push(JSON.parse(m.value.toString('utf8')).event_id);
-        },
-      });
-      try {
-        await waitFor(() => got.length === 1, 'the event consumed from Kafka', 60_000);
-      } finally {
-        await consumer.stop();
-      }
-      assert.deepEqual(got, ev.value!.body.event_ids);
+      const got = await eventsOf(stores.bus, user, (e) => e.length === 1, 'the event consumed from Kafka');
+      assert.deepEqual(
+        got.map((e) => e.event_id),
+        ev.value!.body.event_ids,
+      );
     } finally {
       pgProxy.port = port;
       await pgProxy.start();
@@ -528,23 +447,12 @@ describe('serving on the real servers', () => {
       keyed,
     );
     assert.equal(accepted.status, 202, accepted.text);
-    const got: Array<Record<string, unknown>> = [];
-    const consumer = await stores.bus.consume({
-      topic: INTERACTIONS_TOPIC,
-      groupId: uid('refused-test-'),
-      handler: async (batch) => {
-        for (const m of batch.messages) if (m.key === user) got.push(JSON.parse(m.value.toString('utf8')));
-      },
-    });
-    try {
-      await waitFor(
-        () => got.some((e) => e.event_id === accepted.body.event_ids[0]),
-        'the accepted event consumed from Kafka',
-        60_000,
-      );
-    } finally {
-      await consumer.stop();
-    }
+    const got = await eventsOf(
+      stores.bus,
+      user,
+      (e) => e.some((x) => x.event_id === accepted.body.event_ids[0]),
+      'the accepted event consumed from Kafka',
+    );
     assert.deepEqual(
       got.map((e) => [e.event_id, e.item_id, e.type]),
       [[accepted.body.event_ids[0], 'i5', 'purchase']],
