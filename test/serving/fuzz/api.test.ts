@@ -36,6 +36,7 @@ import {
   type Batch,
   badId,
   badValue,
+  bodyRequests,
   contentType,
   corruption,
   type Ev,
@@ -371,7 +372,7 @@ describe('fuzzing the serving API', () => {
       { requiredKeys: ['rec_id', 'item_id', 'action'] },
     );
     const FIELDS = new Set(['rec_id', 'item_id', 'action', 'position', 'value', 'user_id']);
-    const spoil: fc.Arbitrary<(b: Ev) => unknown> = fc.oneof(
+    const spoils: fc.Arbitrary<(b: Ev) => unknown>[] = [
       fc.constantFrom('rec_id', 'item_id', 'action').map((k) => (b: Ev) => without(b, k)),
       fc
         .oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null))
@@ -390,21 +391,8 @@ describe('fuzzing the serving API', () => {
         )
         .map((v) => (b: Ev) => ({ ...b, position: v })),
       badValue.map((v) => (b: Ev) => ({ ...b, value: v })),
-      fc
-        .string({ minLength: 1, maxLength: 10 })
-        .filter((k) => !FIELDS.has(k))
-        .map((k) => (b: Ev) => ({ ...b, [k]: 1 })),
-      fc.oneof(fc.array(fc.nat(), { maxLength: 2 }), fc.string(), fc.constant(null)).map((v) => () => v),
-    );
-    const request: fc.Arbitrary<Posted> = fc.oneof(
-      {
-        weight: 4,
-        arbitrary: fc
-          .tuple(good, fc.option(spoil, { freq: 2 }))
-          .map(([b, s]) => ({ valid: s === null ? b : null, text: toJson(s === null ? b : s(b)) })),
-      },
-      { weight: 1, arbitrary: anyBody.map((text) => ({ valid: null, text })) },
-    );
+    ];
+    const request = bodyRequests(good, FIELDS, spoils);
     const recUser = new Map<string, string>([
       [served.body.rec_id, 'u20'],
       [popular.body.rec_id, ''],
@@ -482,7 +470,7 @@ describe('fuzzing the serving API', () => {
       { requiredKeys: ['items'] },
     );
     const ANON_FIELDS = new Set(['items', 'k', 'category', 'exclude']);
-    const spoil: fc.Arbitrary<(b: Ev) => unknown> = fc.oneof(
+    const spoils: fc.Arbitrary<(b: Ev) => unknown>[] = [
       fc.constant((b: Ev) => without(b, 'items')),
       fc
         .oneof(
@@ -514,21 +502,8 @@ describe('fuzzing the serving API', () => {
           fc.constantFrom('i1', 5, null, {}),
         )
         .map((exclude) => (b: Ev) => ({ ...b, exclude })),
-      fc
-        .string({ minLength: 1, maxLength: 10 })
-        .filter((k) => !ANON_FIELDS.has(k))
-        .map((k) => (b: Ev) => ({ ...b, [k]: 1 })),
-      fc.oneof(fc.array(fc.nat(), { maxLength: 2 }), fc.string(), fc.constant(null)).map((v) => () => v),
-    );
-    const request: fc.Arbitrary<Posted> = fc.oneof(
-      {
-        weight: 4,
-        arbitrary: fc
-          .tuple(good, fc.option(spoil, { freq: 2 }))
-          .map(([b, s]) => ({ valid: s === null ? b : null, text: toJson(s === null ? b : s(b)) })),
-      },
-      { weight: 1, arbitrary: anyBody.map((text) => ({ valid: null, text })) },
-    );
+    ];
+    const request = bodyRequests(good, ANON_FIELDS, spoils);
     await fc.assert(
       fc.asyncProperty(request, async ({ valid, text }) => {
         const r = await post('/v1/recommendations/anonymous', text, 'application/json', false);

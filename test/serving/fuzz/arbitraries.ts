@@ -247,3 +247,32 @@ export const withKey = fc.oneof(
 );
 
 export const knownItem = fc.integer({ min: 0, max: N_ITEMS - 1 }).map((n) => `i${n}`);
+
+/**
+ * Requests to an endpoint taking one JSON object: mostly `good` bodies, a third of them
+ * spoilt by one of `spoils`, by a field outside `fields` or by not being an object (then not valid),
+ * and now and then any body at all.
+ */
+export function bodyRequests(
+  good: fc.Arbitrary<Ev>,
+  fields: ReadonlySet<string>,
+  spoils: fc.Arbitrary<(b: Ev) => unknown>[],
+): fc.Arbitrary<Posted> {
+  const spoilers = fc.oneof(
+    ...spoils,
+    fc
+      .string({ minLength: 1, maxLength: 10 })
+      .filter((k) => !fields.has(k))
+      .map((k) => (b: Ev) => ({ ...b, [k]: 1 })),
+    fc.oneof(fc.array(fc.nat(), { maxLength: 2 }), fc.string(), fc.constant(null)).map((v) => () => v),
+  );
+  return fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(good, fc.option(spoilers, { freq: 2 }))
+        .map(([b, s]) => ({ valid: s === null ? b : null, text: toJson(s === null ? b : s(b)) })),
+    },
+    { weight: 1, arbitrary: anyBody.map((text) => ({ valid: null, text })) },
+  );
+}
