@@ -18,19 +18,15 @@ export function itemRoutes(kit: HttpKit, s: Serving): void {
       const idx = view.model.itemIdx(item);
       if (idx === undefined)
         throw notFound('unknown_item', `the model does not know item ${JSON.stringify(item)}`);
-      if (category !== null && !s.catalog.knows(category)) {
-        // No item has it: nothing to rank, and no entry under a key the client made up (it
-        // would push useful ones out of the cache).
-        sendList(ctx, s, '', { item_id: item }, view.version, 'l2', [], []);
-        return;
-      }
       const key = `${idx}\u0002${k}\u0002${category ?? ''}\u0002${s.catalog.generation}`;
       let cached = view.similarAnswers.get(key);
       if (!cached) {
         const ranked = await view.similar(idx, k, category);
         s.answers.write({ item_id: item }, view.version, 'l2', ranked.items, ranked.scores);
         cached = { ...ranked, answer: new PreparedAnswer(s.answers.copy()) };
-        view.similarAnswers.set(key, cached);
+        // A category no item has (the view answers it empty at once) gets no entry: clients
+        // can make up any number of them, which would push useful entries out.
+        if (category === null || s.catalog.knows(category)) view.similarAnswers.set(key, cached);
       }
       sendPrepared(ctx, s, '', cached.answer, view.version, 'l2', cached.items, cached.scores);
     },
