@@ -281,7 +281,7 @@ export class HttpKit {
     const origin = opts.cors.enabled ? req.getHeader(ORIGIN) : '';
     const contentType = spec.body ? req.getHeader('content-type') : '';
     const contentLength = spec.body ? req.getHeader('content-length') : '';
-    const forwardedFor = !open && opts.trustedProxies > 0 ? req.getHeader(X_FORWARDED_FOR) : '';
+    const forwardedFor = open ? '' : this.forwardedFor(req);
     try {
       ctx.allowOrigin = opts.cors.allow(origin);
       if (!open) this.admit(ctx, spec.access, presented, forwardedFor);
@@ -312,24 +312,35 @@ export class HttpKit {
 
   /**
    * API key and rate limits, before anything else runs. A valid key draws on its own bucket;
-   * everything else on its address's (when configured), a wrong key also on the address's
-   * failed-key bucket (always on). The address is only looked up when a limit needs it.
+   * everything else on its address's (when configured). The address is only looked up when a
+   * limit needs it.
    */
   private admit(ctx: RequestContext, access: Access, presented: string, forwardedFor: string): void {
-    const { keys, publicReads, keyLimiter, ipLimiter, failedKeyLimiter } = this.opts;
-    if (keys.enabled && presented !== '') {
-      ctx.keyId = keys.check(presented);
-      if (ctx.keyId === null) {
-        this.throttle(failedKeyLimiter.take(this.clientAddress(ctx, forwardedFor)), 'failed_key');
-        throw new HttpError(401, 'invalid_api_key', 'the x-api-key header holds no valid key');
-      }
+    const { keys, publicReads, keyLimiter, ipLimiter } = this.opts;
+    const address = () => this.clientAddress(ctx.res, forwardedFor);
+    ctx.keyId = this.identify(presented, address);
+    if (ctx.keyId !== null) {
       this.throttle(keyLimiter.take(ctx.keyId), 'key');
       return;
     }
-    if (ipLimiter.enabled) this.throttle(ipLimiter.take(this.clientAddress(ctx, forwardedFor)), 'ip');
+    if (ipLimiter.enabled) this.throttle(ipLimiter.take(address()), 'ip');
     const needsKey = keys.enabled && (access === 'key' || (access === 'read' && !publicReads));
     if (needsKey)
       throw new HttpError(401, 'missing_api_key', 'this endpoint needs an API key in the x-api-key header');
+  }
+
+  /**
+   * The id of the presented API key; null when none was presented or keys are off (then a
+   * header is just a header). A wrong key is 401, and 429 once its address has spent its
+   * failed-key bucket (always on): HTTP requests and WebSocket upgrades both come here.
+   */
+  identify(presented: string, address: () => string): string | null {
+    const { keys, failedKeyLimiter } = this.opts;
+    if (!keys.enabled || presented === '') return null;
+    const id = keys.check(presented);
+    if (id !== null) return id;
+    this.throttle(failedKeyLimiter.take(address()), 'failed_key');
+    throw new HttpError(401, 'invalid_api_key', 'the x-api-key header holds no valid key');
   }
 
   private throttle(wait: number, scope: string): void {
@@ -340,15 +351,20 @@ export class HttpKit {
     });
   }
 
+  /** The header clientAddress() needs, read while `req` is valid ('' when no proxy is trusted). */
+  forwardedFor(req: HttpRequest): string {
+    return this.opts.trustedProxies > 0 ? req.getHeader(X_FORWARDED_FOR) : '';
+  }
+
   /** The socket's address, or the one the trusted proxies put in X-Forwarded-For. */
-  private clientAddress(ctx: RequestContext, forwardedFor: string): string {
+  clientAddress(res: HttpResponse, forwardedFor: string): string {
     const hops = this.opts.trustedProxies;
     if (hops > 0 && forwardedFor !== '') {
       const chain = forwardedFor.split(',');
       const entry = chain[Math.max(0, chain.length - hops)].trim();
       if (entry !== '') return entry;
     }
-    return Buffer.from(ctx.res.getRemoteAddressAsText()).toString();
+    return Buffer.from(res.getRemoteAddressAsText()).toString();
   }
 
   private decodeParam(raw: string): string {

@@ -129,8 +129,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     );
 
   const app = uws.App();
-  const failedKeyLimiter = new RateLimiter(FAILED_KEYS_PER_SECOND, FAILED_KEY_BURST);
-  stream = new Stream(app, uws, metrics, keys, !cfg.publicReads, failedKeyLimiter, recLog);
+  stream = new Stream(app, uws, metrics, !cfg.publicReads, recLog);
   const recIds = new RecIds();
   const serving: Serving = {
     config: cfg,
@@ -212,7 +211,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
       keys,
       keyLimiter: new RateLimiter(cfg.rateLimit, cfg.rateBurst),
       ipLimiter: new RateLimiter(cfg.ipRateLimit, Math.max(1, 2 * cfg.ipRateLimit)),
-      failedKeyLimiter,
+      failedKeyLimiter: new RateLimiter(FAILED_KEYS_PER_SECOND, FAILED_KEY_BURST),
       trustedProxies: cfg.trustedProxies,
       cors: new CorsPolicy(cfg.corsOrigins),
       publicReads: cfg.publicReads,
@@ -225,7 +224,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     feedbackRoutes(kit, serving);
     adminRoutes(kit, serving);
     opsRoutes(kit, serving, packageVersion());
-    stream.register('/v1/stream');
+    stream.register('/v1/stream', kit);
     kit.remember('GET', '/v1/stream');
     kit.fallbacks();
   } catch (err) {

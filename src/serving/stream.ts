@@ -9,9 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { roundScore } from './answers.js';
-import type { ApiKeys } from './api-keys.js';
+import { errorBody, HttpError, statusLine } from './errors.js';
+import type { HttpKit } from './http.js';
 import type { ServingMetrics } from './metrics.js';
-import type { RateLimiter } from './rate-limit.js';
 import type { RecLog } from './rec-log.js';
 import { MAX_ID_LENGTH } from './schemas.js';
 import type { UserUpdateMessage } from './user-updates.js';
@@ -35,9 +35,7 @@ export class Stream {
     private readonly app: TemplatedApp,
     private readonly uws: UwsModule,
     private readonly metrics: ServingMetrics,
-    private readonly keys: ApiKeys,
     private readonly keyNeeded: boolean,
-    private readonly failedKeys: RateLimiter,
     private readonly recLog: RecLog,
   ) {}
 
@@ -45,7 +43,8 @@ export class Stream {
     return this.sockets.size;
   }
 
-  register(path: string): void {
+  /** Serves the stream at `path`; `kit` checks API keys on the upgrade, as for HTTP routes. */
+  register(path: string, kit: HttpKit): void {
     this.app.ws<Client>(path, {
       compression: this.uws.DISABLED,
       maxPayloadLength: 4 * 1024,
@@ -58,14 +57,17 @@ export class Stream {
         const extensions = req.getHeader('sec-websocket-extensions');
         const presented =
           req.getHeader('x-api-key') || new URLSearchParams(req.getQuery() ?? '').get('api_key') || '';
-        if (
-          this.keys.enabled &&
-          (presented !== '' || this.keyNeeded) &&
-          this.keys.check(presented) === null
-        ) {
-          const wait =
-            presented === '' ? 0 : this.failedKeys.take(Buffer.from(res.getRemoteAddressAsText()).toString());
-          deny(res, wait);
+        try {
+          const forwardedFor = kit.forwardedFor(req);
+          const keyId = kit.identify(presented, () => kit.clientAddress(res, forwardedFor));
+          if (keyId === null && this.keyNeeded)
+            throw new HttpError(
+              401,
+              'missing_api_key',
+              'this stream needs a valid API key (x-api-key header or api_key query parameter)',
+            );
+        } catch (err) {
+          refuse(res, err as HttpError);
           return;
         }
         res.upgrade<Client>({ topics: new Set(), lagging: false }, key, protocol, extensions, context);
@@ -169,20 +171,11 @@ function badId(field: string) {
   };
 }
 
-/** 401, or 429 when the address has spent its wrong-key tries (`wait` seconds). */
-function deny(res: HttpResponse, wait: number): void {
-  const body =
-    wait > 0
-      ? { error: { code: 'rate_limited', message: `too many wrong API keys; retry in ${wait} s` } }
-      : {
-          error: {
-            code: 'missing_api_key',
-            message: 'this stream needs a valid API key (x-api-key header or api_key query parameter)',
-          },
-        };
+/** Answers a refused upgrade with the error's status, headers and JSON body. */
+function refuse(res: HttpResponse, err: HttpError): void {
   res.cork(() => {
-    res.writeStatus(wait > 0 ? '429 Too Many Requests' : '401 Unauthorized');
-    if (wait > 0) res.writeHeader('retry-after', String(wait));
-    res.writeHeader('content-type', 'application/json').end(JSON.stringify(body));
+    res.writeStatus(statusLine(err.status));
+    for (const [name, value] of Object.entries(err.headers ?? {})) res.writeHeader(name, value);
+    res.writeHeader('content-type', 'application/json').end(errorBody(err.code, err.message));
   });
 }
