@@ -31,7 +31,6 @@ export class Scorer {
     readonly nItems: number,
     readonly dims: number,
     readonly maxK: number,
-    private readonly maxExcludes: number,
     private readonly buffers: Array<{
       q: Float32Array;
       ptr: Int32Array;
@@ -67,7 +66,7 @@ export class Scorer {
       oi: arena.i32(BATCH * maxK),
       os: arena.f32(BATCH * maxK),
     }));
-    return new Scorer(backend, arena, kernels, arena.copyOf(items), nItems, dims, maxK, maxExcludes, buffers);
+    return new Scorer(backend, arena, kernels, arena.copyOf(items), nItems, dims, maxK, buffers);
   }
 
   /**
@@ -97,7 +96,7 @@ export class Scorer {
         b.ptr[0] = 0;
         for (let q = 0; q < n; q++) {
           const ex = exclude?.(start + q) ?? [];
-          if (m + ex.length > this.maxExcludes) throw new RangeError('too many excluded items in one batch');
+          if (m + ex.length > b.ex.length) throw new RangeError('too many excluded items in one batch');
           const from = m;
           for (let e = 0; e < ex.length; e++) b.ex[m++] = ex[e];
           sortIfNeeded(b.ex.subarray(from, m));
