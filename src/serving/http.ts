@@ -317,13 +317,12 @@ export class HttpKit {
    */
   private admit(ctx: RequestContext, access: Access, presented: string, forwardedFor: string): void {
     const { keys, publicReads, keyLimiter, ipLimiter } = this.opts;
-    const address = () => this.clientAddress(ctx.res, forwardedFor);
-    ctx.keyId = this.identify(presented, address);
+    ctx.keyId = this.identify(presented, ctx.res, forwardedFor);
     if (ctx.keyId !== null) {
       this.throttle(keyLimiter.take(ctx.keyId), 'key');
       return;
     }
-    if (ipLimiter.enabled) this.throttle(ipLimiter.take(address()), 'ip');
+    if (ipLimiter.enabled) this.throttle(ipLimiter.take(this.clientAddress(ctx.res, forwardedFor)), 'ip');
     const needsKey = keys.enabled && (access === 'key' || (access === 'read' && !publicReads));
     if (needsKey)
       throw new HttpError(401, 'missing_api_key', 'this endpoint needs an API key in the x-api-key header');
@@ -334,12 +333,12 @@ export class HttpKit {
    * header is just a header). A wrong key is 401, and 429 once its address has spent its
    * failed-key bucket (always on): HTTP requests and WebSocket upgrades both come here.
    */
-  identify(presented: string, address: () => string): string | null {
+  identify(presented: string, res: HttpResponse, forwardedFor: string): string | null {
     const { keys, failedKeyLimiter } = this.opts;
     if (!keys.enabled || presented === '') return null;
     const id = keys.check(presented);
     if (id !== null) return id;
-    this.throttle(failedKeyLimiter.take(address()), 'failed_key');
+    this.throttle(failedKeyLimiter.take(this.clientAddress(res, forwardedFor)), 'failed_key');
     throw new HttpError(401, 'invalid_api_key', 'the x-api-key header holds no valid key');
   }
 
@@ -357,7 +356,7 @@ export class HttpKit {
   }
 
   /** The socket's address, or the one the trusted proxies put in X-Forwarded-For. */
-  clientAddress(res: HttpResponse, forwardedFor: string): string {
+  private clientAddress(res: HttpResponse, forwardedFor: string): string {
     const hops = this.opts.trustedProxies;
     if (hops > 0 && forwardedFor !== '') {
       const chain = forwardedFor.split(',');

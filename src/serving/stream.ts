@@ -58,8 +58,7 @@ export class Stream {
         const presented =
           req.getHeader('x-api-key') || new URLSearchParams(req.getQuery() ?? '').get('api_key') || '';
         try {
-          const forwardedFor = kit.forwardedFor(req);
-          const keyId = kit.identify(presented, () => kit.clientAddress(res, forwardedFor));
+          const keyId = kit.identify(presented, res, kit.forwardedFor(req));
           if (keyId === null && this.keyNeeded)
             throw new HttpError(
               401,
