@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { registerIds } from '../data/id-rows.js';
 import { loadInteractions, loadItemsMovieLens } from '../data/loaders.js';
 import type { Stores } from '../stores/index.js';
 import { type ArchiveEvent, writeArchive } from './archive.js';
@@ -45,17 +46,24 @@ export async function importMovieLens(
 
   const items = await loadItemsMovieLens(itemsFile);
   await stores.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ n: number }>('SELECT COALESCE(MAX(idx) + 1, 0)::int AS n FROM items');
-    let next = rows[0].n;
-    for (const it of items) {
-      const r = await tx.query(
-        `INSERT INTO items (item_id, idx, title, category, attributes) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (item_id) DO UPDATE SET title = EXCLUDED.title, category = EXCLUDED.category,
-           attributes = EXCLUDED.attributes`,
-        [it.item_id, next, it.title, it.category, JSON.stringify(it.attributes)],
-      );
-      if (r.rowCount) next++;
-    }
+    await registerIds(
+      tx,
+      'items',
+      items.map((it) => it.item_id),
+    );
+    // One statement for the whole catalog: a re-import refreshes titles and genres in place.
+    await tx.query(
+      `UPDATE items AS i SET title = v.title, category = v.category, attributes = v.attributes::jsonb
+       FROM (SELECT unnest($1::text[]) AS item_id, unnest($2::text[]) AS title,
+                    unnest($3::text[]) AS category, unnest($4::text[]) AS attributes) AS v
+       WHERE i.item_id = v.item_id`,
+      [
+        items.map((it) => it.item_id),
+        items.map((it) => it.title),
+        items.map((it) => it.category),
+        items.map((it) => JSON.stringify(it.attributes)),
+      ],
+    );
   });
 
   const table = await loadInteractions(ratingsFile, 'movielens');
@@ -65,15 +73,7 @@ export async function importMovieLens(
   const ts = table.getChild('ts')!;
   const users = new Set<string>();
   for (let i = 0; i < table.numRows; i++) users.add(String(user.get(i)));
-  await stores.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ n: number }>('SELECT COALESCE(MAX(idx) + 1, 0)::int AS n FROM users');
-    const known = new Set(
-      (await tx.query<{ user_id: string }>('SELECT user_id FROM users')).rows.map((r) => r.user_id),
-    );
-    let next = rows[0].n;
-    const fresh = [...users].filter((u) => !known.has(u)).map((u) => [u, next++]);
-    await tx.copyRows('users', ['user_id', 'idx'], fresh);
-  });
+  await stores.db.transaction((tx) => registerIds(tx, 'users', users));
 
   if (await stores.objects.exists(marker)) {
     return { items: items.length, users: users.size, ratings: table.numRows, skipped: true };

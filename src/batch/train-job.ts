@@ -11,7 +11,7 @@ import type { ComputePool } from '../compute/pool.js';
 import { IdMap } from '../data/ids.js';
 import { randomSplit, selectCoo } from '../data/split.js';
 import type { LoadedModel } from '../model/active.js';
-import { evaluateRanking, evaluateRatings } from '../model/evaluate.js';
+import { evaluateRanking, evaluateRatings, modelMetrics } from '../model/evaluate.js';
 import { fitAls } from '../model/fit.js';
 import type { AlsModel } from '../model/model.js';
 import type { AlsParams } from '../model/params.js';
@@ -68,9 +68,7 @@ export async function runTraining(
     opts.params.mode === 'explicit'
       ? evaluateRatings(model, test)
       : await evaluateRanking(model, test, 10, opts.backend, opts.pool);
-  const metrics = Object.fromEntries(
-    Object.entries(e).filter((kv): kv is [string, number] => typeof kv[1] === 'number'),
-  );
+  const metrics = modelMetrics(e);
   Object.assign(model.meta.metrics, metrics);
   await publishModel(stores, model, { activate: false });
   const scorer = await Scorer.create(

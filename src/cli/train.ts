@@ -11,7 +11,7 @@ import { ComputePool } from '../compute/pool.js';
 import { type InteractionFormat, loadInteractions } from '../data/loaders.js';
 import { type Coo, cooFromTable } from '../data/matrix.js';
 import { loadHoldout, randomSplit, selectCoo, timeSplit } from '../data/split.js';
-import { type Evaluation, evaluateRanking, evaluateRatings } from '../model/evaluate.js';
+import { type Evaluation, evaluateRanking, evaluateRatings, modelMetrics } from '../model/evaluate.js';
 import { fitAls } from '../model/fit.js';
 import { type AlsMode, DEFAULT_PARAMS, validateParams } from '../model/params.js';
 import { CliError, numberOption } from './errors.js';
@@ -199,7 +199,7 @@ async function train(opts: TrainOpts): Promise<void> {
           ? evaluateRatings(model, test)
           : await evaluateRanking(model, test, opts.k, backend, pool);
     }
-    const metrics = metricFields(evaluation, opts.k);
+    const metrics = evaluation ? modelMetrics(evaluation) : {};
     Object.assign(model.meta.metrics, metrics);
     if (opts.out) await model.save(opts.out);
 
@@ -216,7 +216,6 @@ async function train(opts: TrainOpts): Promise<void> {
       train_seconds: round(trainSeconds),
       seconds_per_iteration: round(secondsPerIteration),
       ...metrics,
-      ...(evaluation ? { test_interactions: evaluation.test_interactions } : {}),
       ...(opts.out ? { model_dir: opts.out, model_version: model.meta.version } : {}),
     };
     if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -226,22 +225,6 @@ async function train(opts: TrainOpts): Promise<void> {
   } finally {
     await pool.destroy();
   }
-}
-
-function metricFields(e: Evaluation | null, k: number): Record<string, number> {
-  if (!e) return {};
-  const out: Record<string, number> = {};
-  const put = (name: string, v: number | undefined) => {
-    if (v !== undefined) out[name] = round(v);
-  };
-  put('rmse', e.rmse);
-  put('mae', e.mae);
-  put(`precision_at_${k}`, e.precision_at_k);
-  put(`recall_at_${k}`, e.recall_at_k);
-  put(`ndcg_at_${k}`, e.ndcg_at_k);
-  put(`map_at_${k}`, e.map_at_k);
-  put('coverage', e.coverage);
-  return out;
 }
 
 const round = (v: number) => Math.round(v * 1e6) / 1e6;

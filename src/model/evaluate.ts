@@ -66,3 +66,26 @@ export async function evaluateRanking(
     test_users: m.users,
   };
 }
+
+/**
+ * The one naming of model metrics, as `models.metrics`, model.json, `recsys train --json` and
+ * the promotion gate read them: rmse, mae, precision_at_<k>, recall_at_<k>, ndcg_at_<k>,
+ * map_at_<k>, coverage, test_interactions, test_users. K is part of a ranking metric's name
+ * because precision@5 and precision@10 are different metrics; a gate never compares them.
+ */
+export function modelMetrics(e: Evaluation): Record<string, number> {
+  const out: Record<string, number> = {};
+  const put = (name: string, v: number | undefined) => {
+    if (v !== undefined) out[name] = Math.round(v * 1e6) / 1e6;
+  };
+  put('rmse', e.rmse);
+  put('mae', e.mae);
+  put(`precision_at_${e.k}`, e.precision_at_k);
+  put(`recall_at_${e.k}`, e.recall_at_k);
+  put(`ndcg_at_${e.k}`, e.ndcg_at_k);
+  put(`map_at_${e.k}`, e.map_at_k);
+  put('coverage', e.coverage);
+  put('test_interactions', e.test_interactions);
+  put('test_users', e.test_users);
+  return out;
+}

@@ -10,14 +10,3 @@ export function describeUrl(kind: string, url: string): string {
     return `${kind} at <unparsable URL>`;
   }
 }
-
-/** The URL with its password replaced, for logs that want the full URL. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparsable URL>';
-  }
-}
