@@ -4,40 +4,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Arena } from '../../src/compute/arena.js';
 import { BACKENDS, loadKernels } from '../../src/compute/backends.js';
-import { choleskySolve } from '../../src/compute/js.js';
-import type { BackendName, Csr } from '../../src/compute/kernels.js';
+import type { BackendName } from '../../src/compute/kernels.js';
 import { Rng } from '../../src/compute/random.js';
 import { rowPenalties } from '../../src/model/penalty.js';
+import {
+  explicitSystem,
+  gramRef,
+  implicitSolve,
+  itemScores,
+  randomCsr,
+  spdSolve,
+  topKRef,
+} from './support.js';
 
 const TOL = 2e-3;
-
-function randomCsr(
-  arena: Arena,
-  rng: Rng,
-  nRows: number,
-  nCols: number,
-  density: number,
-  value: () => number,
-): Csr {
-  const indptr = arena.i32(nRows + 1);
-  const idx: number[] = [];
-  const vals: number[] = [];
-  for (let r = 0; r < nRows; r++) {
-    // Every third row is empty to cover the zero-interaction path.
-    for (let c = 0; r % 3 !== 2 && c < nCols; c++) {
-      if (rng.next() < density) {
-        idx.push(c);
-        vals.push(value());
-      }
-    }
-    indptr[r + 1] = idx.length;
-  }
-  const indices = arena.i32(Math.max(1, idx.length));
-  indices.set(idx);
-  const values = arena.f32(Math.max(1, vals.length));
-  values.set(vals);
-  return { indptr, indices, values };
-}
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string) {
   assert.equal(actual.length, expected.length, `${what}: length`);
@@ -65,11 +45,7 @@ function kernelContract(backend: BackendName) {
         const y = rng.fillNormal(arena.f32(n * f), 1);
         const out = arena.f32(f * f);
         k.gramian(y, n, f, 0.5, out);
-        const want = new Float64Array(f * f);
-        for (let r = 0; r < n; r++)
-          for (let a = 0; a < f; a++)
-            for (let b = 0; b < f; b++) want[a * f + b] += y[r * f + a] * y[r * f + b];
-        for (let a = 0; a < f; a++) want[a * f + a] += 0.5;
+        const want = gramRef(y, n, f, 0.5);
         close(out, want, TOL, `gramian f=${f}`);
       }
     });
@@ -81,7 +57,10 @@ function kernelContract(backend: BackendName) {
         for (const f of [3, 8, 64]) {
           const nRows = 30;
           const nCols = 50;
-          const csr = randomCsr(arena, rng, nRows, nCols, 0.3, () => 1 + rng.int(5));
+          const csr = randomCsr(rng, {
+            ...{ rows: nRows, cols: nCols, maxLen: 29, emptyEvery: 3, alloc: arena },
+            value: () => 1 + rng.int(5),
+          });
           const other = rng.fillNormal(arena.f32(nCols * f), 0.3);
           const otherBias = rng.fillNormal(arena.f32(nCols), useBias ? 0.2 : 0);
           const out = arena.f32(nRows * f).fill(99);
@@ -107,23 +86,11 @@ function kernelContract(backend: BackendName) {
           assert.equal(out[0], 99);
           assert.equal(outBias[1], 99);
           for (let u = 2; u < nRows; u++) {
-            const n = useBias ? f + 1 : f;
-            const a = new Float64Array(n * n);
-            const b = new Float64Array(n);
             const s = csr.indptr[u];
             const e = csr.indptr[u + 1];
-            for (let j = s; j < e; j++) {
-              const i = csr.indices[j];
-              const phi = [...other.subarray(i * f, i * f + f), ...(useBias ? [1] : [])];
-              const t = csr.values[j] - mu - (useBias ? otherBias[i] : 0);
-              for (let r = 0; r < n; r++) {
-                b[r] += t * phi[r];
-                for (let c = 0; c < n; c++) a[r * n + c] += phi[r] * phi[c];
-              }
-            }
             const rho = lambda * (e - s) ** regExponent;
-            for (let r = 0; r < n; r++) a[r * n + r] += r === f ? rho * biasReg : rho;
-            if (e > s) choleskySolve(a, b, n);
+            const sys = explicitSystem(csr, u, other, otherBias, f, rho, biasReg, mu, useBias);
+            const b = e > s ? spdSolve(sys.a, sys.b, sys.d) : new Float64Array(sys.d);
             close(out.subarray(u * f, u * f + f), b.subarray(0, f), TOL, `x[${u}] f=${f}`);
             assert.ok(Math.abs(outBias[u] - (useBias && e > s ? b[f] : 0)) < TOL, `b[${u}]`);
           }
@@ -138,7 +105,10 @@ function kernelContract(backend: BackendName) {
         const nRows = 24;
         const nCols = 40;
         const lambda = 0.1;
-        const csr = randomCsr(arena, rng, nRows, nCols, 0.25, () => 1 + 10 * rng.next());
+        const csr = randomCsr(rng, {
+          ...{ rows: nRows, cols: nCols, maxLen: 19, emptyEvery: 3, alloc: arena },
+          value: () => 1 + 10 * rng.next(),
+        });
         const y = rng.fillNormal(arena.f32(nCols * f), 0.3);
         const gram = arena.f32(f * f);
         js.gramian(y, nCols, f, lambda, gram);
@@ -157,17 +127,7 @@ function kernelContract(backend: BackendName) {
         });
         for (let u = 0; u < nRows; u++) {
           // (YᵀY + λI + Σ (c−1) y yᵀ) x = Σ c y
-          const a = Float64Array.from(gram);
-          const b = new Float64Array(f);
-          for (let j = csr.indptr[u]; j < csr.indptr[u + 1]; j++) {
-            const i = csr.indices[j];
-            const c = csr.values[j];
-            for (let r = 0; r < f; r++) {
-              b[r] += c * y[i * f + r];
-              for (let s = 0; s < f; s++) a[r * f + s] += (c - 1) * y[i * f + r] * y[i * f + s];
-            }
-          }
-          choleskySolve(a, b, f);
+          const b = implicitSolve(csr, u, y, gram, f);
           close(exact.subarray(u * f, u * f + f), b, 1e-2, `cg x[${u}] f=${f}`);
         }
         const mine = arena.f32(nRows * f);
@@ -235,14 +195,7 @@ function kernelContract(backend: BackendName) {
         });
         for (let q = 0; q < nQ; q++) {
           const skip = new Set(ex.slice(ptr[q], ptr[q + 1]));
-          const all: Array<[number, number]> = [];
-          for (let i = 0; i < nItems; i++) {
-            if (skip.has(i)) continue;
-            let s = 0;
-            for (let c = 0; c < f; c++) s += queries[q * f + c] * items[i * f + c];
-            all.push([s, i]);
-          }
-          all.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+          const all = topKRef(itemScores(queries, q, items, nItems, f), nItems, skip);
           for (let r = 0; r < kk; r++) {
             const got = oi[q * kk + r];
             if (r >= all.length) {
