@@ -1,9 +1,11 @@
 /**
  * The `js` backend: a plain TypeScript reference for every kernel. It is the ground truth
  * the native and wasm backends are checked against, so it favours clarity (float64
- * accumulation, no blocking) over speed.
+ * accumulation, no blocking) over speed. Arguments are checked first with the native addon's
+ * rules (validate.ts), so a bad call throws instead of reading past an array.
  */
 import type { ExplicitStepArgs, ImplicitStepArgs, Kernels, TopKArgs } from './kernels.js';
+import { checkExplicitStep, checkGramian, checkImplicitStep, checkTopK } from './validate.js';
 
 /** In-place Cholesky solve of the SPD system a·x = b (a is n×n row-major, overwritten). */
 export function choleskySolve(a: Float64Array, b: Float64Array, n: number): void {
@@ -32,6 +34,7 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number): void
 }
 
 function gramian(y: Float32Array, nRows: number, f: number, reg: number, out: Float32Array): void {
+  checkGramian(y, nRows, f, reg, out);
   const acc = new Float64Array(f * f);
   for (let r = 0; r < nRows; r++) {
     const o = r * f;
@@ -45,6 +48,7 @@ function gramian(y: Float32Array, nRows: number, f: number, reg: number, out: Fl
 }
 
 function explicitHalfStep(p: ExplicitStepArgs): void {
+  checkExplicitStep(p);
   const { csr, other, otherBias, out, outBias, factors: f, rowReg, biasReg, globalMean, useBias } = p;
   const n = useBias ? f + 1 : f;
   const a = new Float64Array(n * n);
@@ -80,6 +84,7 @@ function explicitHalfStep(p: ExplicitStepArgs): void {
 }
 
 function implicitHalfStep(p: ImplicitStepArgs): void {
+  checkImplicitStep(p);
   const { csr, other: y, gram, out, factors: f, cgSteps } = p;
   const x = new Float64Array(f);
   const r = new Float64Array(f);
@@ -147,6 +152,7 @@ function implicitHalfStep(p: ImplicitStepArgs): void {
 const better = (s: number, i: number, t: number, j: number) => s > t || (s === t && i < j);
 
 function topK(p: TopKArgs): void {
+  checkTopK(p);
   const { queries, items, nItems, factors: f, k, excludeIndptr, excludeIndices } = p;
   const excluded = new Uint8Array(nItems);
   // Min-heap (worst candidate at the root) of at most k (score, index) pairs.

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Arena } from '../../src/compute/arena.js';
-import type { Csr } from '../../src/compute/kernels.js';
 import {
   createNativeKernels,
   loadNativeAddon,
@@ -15,6 +14,20 @@ import {
   nativeAddonPath,
 } from '../../src/compute/native.js';
 import { Rng } from '../../src/compute/random.js';
+import { rowPenalties } from '../../src/model/penalty.js';
+import {
+  cgRef,
+  excludedOf,
+  explicitSystem,
+  gramRef,
+  heap,
+  implicitSolve,
+  itemScores,
+  normals,
+  randomCsr,
+  spdSolve,
+  topKRef,
+} from './support.js';
 
 let addon: NativeAddon | null = null;
 let notBuilt = '';
@@ -24,37 +37,6 @@ try {
   notBuilt = (err as Error).message;
 }
 const N = () => addon as NativeAddon;
-
-// ---------------------------------------------------------------------------------------------
-// float64 reference math
-
-/** Solve the SPD system a·x = b (n×n row-major) by Cholesky in float64; a and b are copied. */
-function spdSolve(a0: ArrayLike<number>, b0: ArrayLike<number>, n: number): Float64Array {
-  const a = Float64Array.from(a0);
-  const x = Float64Array.from(b0);
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let k = 0; k < j; k++) d -= a[j * n + k] ** 2;
-    assert.ok(d > 0, 'reference matrix is SPD');
-    a[j * n + j] = Math.sqrt(d);
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = s / a[j * n + j];
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    let s = x[i];
-    for (let k = 0; k < i; k++) s -= a[i * n + k] * x[k];
-    x[i] = s / a[i * n + i];
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = x[i];
-    for (let k = i + 1; k < n; k++) s -= a[k * n + i] * x[k];
-    x[i] = s / a[i * n + i];
-  }
-  return x;
-}
 
 const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 
@@ -67,43 +49,6 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel
       `${what}[${i}]: got ${actual[i]}, want ${expected[i]} (|want| = ${scale})`,
     );
   }
-}
-
-/** Per-row penalties ρ_u = λ·n_u^exponent (the trainer's weighted-λ family). */
-function rowPenalties(csr: Csr, lambda: number, exponent: number): Float32Array {
-  const n = csr.indptr.length - 1;
-  return Float32Array.from({ length: n }, (_, u) => lambda * (csr.indptr[u + 1] - csr.indptr[u]) ** exponent);
-}
-
-/** Random CSR with power-law-ish row lengths; every `emptyEvery`-th row is empty. */
-function randomCsr(
-  rng: Rng,
-  nRows: number,
-  nCols: number,
-  maxLen: number,
-  value: () => number,
-  emptyEvery = 4,
-): Csr {
-  const indptr = new Int32Array(nRows + 1);
-  const idx: number[] = [];
-  const vals: number[] = [];
-  for (let r = 0; r < nRows; r++) {
-    if (r % emptyEvery !== emptyEvery - 1) {
-      const len = Math.min(nCols, 1 + Math.floor(maxLen * rng.next() ** 3));
-      const cols = new Set<number>();
-      while (cols.size < len) cols.add(rng.int(nCols));
-      for (const c of cols) {
-        idx.push(c);
-        vals.push(value());
-      }
-    }
-    indptr[r + 1] = idx.length;
-  }
-  return { indptr, indices: Int32Array.from(idx), values: Float32Array.from(vals) };
-}
-
-function normals(rng: Rng, n: number, scale: number): Float32Array {
-  return rng.fillNormal(new Float32Array(n), scale);
 }
 
 /** The SIMD levels to test: the detected one and every lower one down to the portable code. */
@@ -122,130 +67,6 @@ function atLevel(level: string, fn: () => void) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// kernel runners with plain arrays (also reused by the shared-memory tests)
-
-function gramRef(y: Float32Array, n: number, f: number, reg: number): Float64Array {
-  const want = new Float64Array(f * f);
-  for (let r = 0; r < n; r++)
-    for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) want[a * f + b] += y[r * f + a] * y[r * f + b];
-  for (let a = 0; a < f; a++) want[a * f + a] += reg;
-  return want;
-}
-
-/** The explicit normal equations of row u: A = Σ φφᵀ + ρ·diag(1, …, 1, biasReg), b = Σ tφ. */
-function explicitSystem(
-  csr: Csr,
-  u: number,
-  other: Float32Array,
-  otherBias: Float32Array,
-  f: number,
-  rho: number,
-  biasReg: number,
-  mu: number,
-  useBias: boolean,
-) {
-  const d = useBias ? f + 1 : f;
-  const a = new Float64Array(d * d);
-  const b = new Float64Array(d);
-  const s = csr.indptr[u];
-  const e = csr.indptr[u + 1];
-  const phi = new Float64Array(d);
-  for (let j = s; j < e; j++) {
-    const i = csr.indices[j];
-    for (let c = 0; c < f; c++) phi[c] = other[i * f + c];
-    if (useBias) phi[f] = 1;
-    const t = csr.values[j] - mu - (useBias ? otherBias[i] : 0);
-    for (let r = 0; r < d; r++) {
-      b[r] += t * phi[r];
-      for (let c = 0; c < d; c++) a[r * d + c] += phi[r] * phi[c];
-    }
-  }
-  for (let r = 0; r < f; r++) a[r * d + r] += rho;
-  if (useBias) a[f * d + f] += rho * biasReg;
-  return { a, b, d, n: e - s };
-}
-
-/** implicit's _least_squares_cg in float64, for one row. */
-function cgRef(
-  csr: Csr,
-  u: number,
-  y: Float32Array,
-  gram: Float32Array,
-  x0: ArrayLike<number>,
-  f: number,
-  steps: number,
-): Float64Array {
-  const x = Float64Array.from(x0);
-  const s = csr.indptr[u];
-  const e = csr.indptr[u + 1];
-  if (s === e) return new Float64Array(f);
-  const dotRow = (i: number, v: Float64Array) => {
-    let t = 0;
-    for (let c = 0; c < f; c++) t += y[i * f + c] * v[c];
-    return t;
-  };
-  const gv = (v: Float64Array) => {
-    const o = new Float64Array(f);
-    for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) o[a] += gram[a * f + b] * v[b];
-    return o;
-  };
-  const r = gv(x).map((v) => -v);
-  for (let j = s; j < e; j++) {
-    const i = csr.indices[j];
-    let c = csr.values[j];
-    let pref = c;
-    if (!(c > 0)) {
-      pref = 0;
-      c = -c;
-    }
-    const w = pref - (c - 1) * dotRow(i, x);
-    for (let k = 0; k < f; k++) r[k] += w * y[i * f + k];
-  }
-  const p = Float64Array.from(r);
-  let rsold = r.reduce((t, v) => t + v * v, 0);
-  if (rsold < 1e-20) return x;
-  for (let it = 0; it < steps; it++) {
-    const ap = gv(p);
-    for (let j = s; j < e; j++) {
-      const i = csr.indices[j];
-      const w = (Math.abs(csr.values[j]) - 1) * dotRow(i, p);
-      for (let k = 0; k < f; k++) ap[k] += w * y[i * f + k];
-    }
-    const alpha = rsold / p.reduce((t, v, k) => t + v * ap[k], 0);
-    for (let k = 0; k < f; k++) {
-      x[k] += alpha * p[k];
-      r[k] -= alpha * ap[k];
-    }
-    const rsnew = r.reduce((t, v) => t + v * v, 0);
-    if (rsnew < 1e-20) break;
-    for (let k = 0; k < f; k++) p[k] = r[k] + (rsnew / rsold) * p[k];
-    rsold = rsnew;
-  }
-  return x;
-}
-
-/** Brute-force top-K in float64: [score, index] best first, ties by lower index. */
-function topKRef(
-  queries: Float32Array,
-  q: number,
-  items: Float32Array,
-  nItems: number,
-  f: number,
-  k: number,
-  exclude: Set<number>,
-): Array<[number, number]> {
-  const all: Array<[number, number]> = [];
-  for (let i = 0; i < nItems; i++) {
-    if (exclude.has(i)) continue;
-    let s = 0;
-    for (let c = 0; c < f; c++) s += queries[q * f + c] * items[i * f + c];
-    all.push([s, i]);
-  }
-  all.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  return all.slice(0, k);
-}
-
 function checkTopK(
   queries: Float32Array,
   nQ: number,
@@ -260,8 +81,8 @@ function checkTopK(
   exactTies: boolean,
 ) {
   for (let q = 0; q < nQ; q++) {
-    const ex = new Set(exPtr && exIdx ? Array.from(exIdx.subarray(exPtr[q], exPtr[q + 1])) : []);
-    const want = topKRef(queries, q, items, nItems, f, k, ex);
+    const ex = excludedOf(exPtr, exIdx, q);
+    const want = topKRef(itemScores(queries, q, items, nItems, f), k, ex);
     for (let r = 0; r < k; r++) {
       const gi = oi[q * k + r];
       const gs = os[q * k + r];
@@ -338,13 +159,19 @@ describe('native kernels', () => {
               const nRows = 40;
               const nCols = 900;
               // maxLen 700 makes some rows longer than the kernel's 512-item gather chunk.
-              const csr = randomCsr(rng, nRows, nCols, 700, () => 1 + rng.int(5));
+              const csr = randomCsr(rng, {
+                rows: nRows,
+                cols: nCols,
+                maxLen: 700,
+                skew: 3,
+                value: () => 1 + rng.int(5),
+              });
               const other = normals(rng, nCols * f, 0.3);
               const otherBias = normals(rng, nCols, useBias ? 0.2 : 0);
               const out = new Float32Array(nRows * f).fill(99);
               const outBias = new Float32Array(nRows).fill(99);
               const [mu, rs, re] = [3.1, 2, 37];
-              const rowReg = rowPenalties(csr, 0.05, regExponent);
+              const rowReg = rowPenalties(csr.indptr, 0.05, regExponent, heap);
               N().explicitHalfStep(
                 csr.indptr,
                 csr.indices,
@@ -444,27 +271,17 @@ describe('native kernels', () => {
             const nCols = 200;
             const lambda = 0.1;
             // Confidences 1 + α·r, plus some non-positive ones (preference 0, as in `implicit`).
-            const csr = randomCsr(rng, nRows, nCols, 60, () =>
-              rng.next() < 0.1 ? -(1 + 3 * rng.next()) : 1 + 20 * rng.next(),
-            );
+            const csr = randomCsr(rng, {
+              ...{ rows: nRows, cols: nCols, maxLen: 60, skew: 3 },
+              value: () => (rng.next() < 0.1 ? -(1 + 3 * rng.next()) : 1 + 20 * rng.next()),
+            });
             const y = normals(rng, nCols * f, 0.3);
             const gram = new Float32Array(f * f);
             N().gramian(y, nCols, f, lambda, gram);
             const out = normals(rng, nRows * f, 0.05);
             N().implicitHalfStep(csr.indptr, csr.indices, csr.values, 0, nRows, y, gram, out, f, 300);
             for (let u = 0; u < nRows; u++) {
-              const a = Float64Array.from(gram);
-              const b = new Float64Array(f);
-              for (let j = csr.indptr[u]; j < csr.indptr[u + 1]; j++) {
-                const i = csr.indices[j];
-                const v = csr.values[j];
-                const c = Math.abs(v);
-                for (let r = 0; r < f; r++) {
-                  if (v > 0) b[r] += c * y[i * f + r];
-                  for (let s = 0; s < f; s++) a[r * f + s] += (c - 1) * y[i * f + r] * y[i * f + s];
-                }
-              }
-              const want = csr.indptr[u] === csr.indptr[u + 1] ? new Float64Array(f) : spdSolve(a, b, f);
+              const want = implicitSolve(csr, u, y, gram, f);
               assertClose(out.subarray(u * f, u * f + f), want, 2e-3, `cg row ${u} f=${f}`);
             }
           }
@@ -476,7 +293,10 @@ describe('native kernels', () => {
           for (const f of [5, 16, 64, 70]) {
             const nRows = 50;
             const nCols = 300;
-            const csr = randomCsr(rng, nRows, nCols, 120, () => 1 + 40 * rng.next(), 5);
+            const csr = randomCsr(rng, {
+              ...{ rows: nRows, cols: nCols, maxLen: 120, skew: 3, emptyEvery: 5 },
+              value: () => 1 + 40 * rng.next(),
+            });
             const y = normals(rng, nCols * f, 0.2);
             const gram = new Float32Array(f * f);
             N().gramian(y, nCols, f, 0.05, gram);
@@ -646,7 +466,13 @@ describe('native kernels', () => {
       const f = 13;
       const nRows = 20;
       const nCols = 60;
-      const csr = randomCsr(rng, nRows, nCols, 30, () => 1 + rng.int(5));
+      const csr = randomCsr(rng, {
+        rows: nRows,
+        cols: nCols,
+        maxLen: 30,
+        skew: 3,
+        value: () => 1 + rng.int(5),
+      });
       const other = normals(rng, nCols * f, 0.3);
       const otherBias = normals(rng, nCols, 0.1);
 
@@ -675,7 +501,7 @@ describe('native kernels', () => {
         outP,
         biasP,
         f,
-        rowPenalties(csr, 0.05, 0.6),
+        rowPenalties(csr.indptr, 0.05, 0.6, heap),
         0.1,
         3,
         true,
@@ -689,7 +515,7 @@ describe('native kernels', () => {
           otherBias,
           new Float32Array(nRows * f).fill(7),
           new Float32Array(nRows).fill(7),
-          rowPenalties(csr, 0.05, 0.6),
+          rowPenalties(csr.indptr, 0.05, 0.6, heap),
         ]);
         const [ip, ix, vals, oth, ob, out, ob2, rho] = views as [
           Int32Array,
@@ -780,7 +606,13 @@ describe('native kernels', () => {
         const f = 16;
         const nCols = 100;
         const nRows = 12;
-        const c = randomCsr(rng, nRows, nCols, 20, () => 2 + rng.next());
+        const c = randomCsr(rng, {
+          rows: nRows,
+          cols: nCols,
+          maxLen: 20,
+          skew: 3,
+          value: () => 2 + rng.next(),
+        });
         const csr = {
           indptr: arena.copyOf(c.indptr),
           indices: arena.copyOf(c.indices),
@@ -821,7 +653,7 @@ describe('native kernels', () => {
           out: xo,
           outBias: bo,
           factors: f,
-          rowReg: arena.copyOf(rowPenalties(csr, 0.1, 1)),
+          rowReg: arena.copyOf(rowPenalties(csr.indptr, 0.1, 1, heap)),
           biasReg: 1,
           globalMean: 2,
           useBias: false,
@@ -870,7 +702,13 @@ describe('native kernels', () => {
     const f = 24;
     const nRows = 400;
     const nCols = 300;
-    const csr = randomCsr(rng, nRows, nCols, 80, () => 1 + 10 * rng.next());
+    const csr = randomCsr(rng, {
+      rows: nRows,
+      cols: nCols,
+      maxLen: 80,
+      skew: 3,
+      value: () => 1 + 10 * rng.next(),
+    });
     const y = normals(rng, nCols * f, 0.2);
     const gram = new Float32Array(f * f);
     N().gramian(y, nCols, f, 0.1, gram);

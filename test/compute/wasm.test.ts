@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ARENA_RESERVED, Arena } from '../../src/compute/arena.js';
-import { choleskySolve, createJsKernels } from '../../src/compute/js.js';
+import { createJsKernels } from '../../src/compute/js.js';
 import type { Csr, Kernels } from '../../src/compute/kernels.js';
 import { Rng } from '../../src/compute/random.js';
 import {
@@ -20,6 +20,15 @@ import {
 } from '../../src/compute/wasm.js';
 import { rowPenalties } from '../../src/model/penalty.js';
 import { repoRoot } from '../helpers.js';
+import {
+  excludedOf,
+  explicitSystem,
+  gramRef,
+  implicitSolve,
+  itemScores,
+  randomCsr,
+  topKRef,
+} from './support.js';
 
 const built = existsSync(wasmPath());
 
@@ -27,26 +36,10 @@ function wasmArena(bytes = 32 << 20): Arena {
   return Arena.create(bytes, { wasm: true });
 }
 
-/** Random CSR in the arena: row lengths in [0, maxLen], distinct sorted columns, values in [1, 1+vmax). */
-function randomCsr(arena: Arena, rng: Rng, nRows: number, nCols: number, maxLen: number, vmax = 4): Csr {
-  const indptr = [0];
-  const indices: number[] = [];
-  const values: number[] = [];
-  for (let r = 0; r < nRows; r++) {
-    const len = r % 5 === 2 ? 0 : rng.int(Math.min(maxLen, nCols) + 1);
-    const cols = new Set<number>();
-    while (cols.size < len) cols.add(rng.int(nCols));
-    for (const c of [...cols].sort((a, b) => a - b)) {
-      indices.push(c);
-      values.push(1 + rng.next() * vmax);
-    }
-    indptr.push(indices.length);
-  }
-  return {
-    indptr: arena.copyOf(Int32Array.from(indptr)),
-    indices: arena.copyOf(Int32Array.from(indices)),
-    values: arena.copyOf(Float32Array.from(values)),
-  };
+/** Random CSR in the arena: row lengths in [1, maxLen] (every 5th row empty), values in [1, 1+vmax). */
+function arenaCsr(arena: Arena, rng: Rng, nRows: number, nCols: number, maxLen: number, vmax = 4): Csr {
+  const value = () => 1 + rng.next() * vmax;
+  return randomCsr(rng, { rows: nRows, cols: nCols, maxLen, emptyEvery: 5, value, alloc: arena });
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -113,11 +106,7 @@ describe('wasm kernels', () => {
       const y = rng.fillNormal(arena.f32(n * f), 1);
       const out = arena.f32(f * f);
       k.gramian(y, n, f, 0.25, out);
-      const want = new Float64Array(f * f);
-      for (let r = 0; r < n; r++)
-        for (let a = 0; a < f; a++)
-          for (let b = 0; b < f; b++) want[a * f + b] += y[r * f + a] * y[r * f + b];
-      for (let a = 0; a < f; a++) want[a * f + a] += 0.25;
+      const want = gramRef(y, n, f, 0.25);
       assert.ok(maxAbsDiff(out, want) <= 1e-5 * (1 + maxAbs(want)), `n=${n} f=${f}`);
     }
   });
@@ -131,7 +120,7 @@ describe('wasm kernels', () => {
       for (const f of [1, 3, 7, 16, 65]) {
         const nRows = 24;
         const nOther = 150;
-        const csr = randomCsr(arena, rng, nRows, nOther, 140, 4);
+        const csr = arenaCsr(arena, rng, nRows, nOther, 140, 4);
         const other = rng.fillNormal(arena.f32(nOther * f), 0.5);
         const otherBias = useBias ? rng.fillNormal(arena.f32(nOther), 0.3) : arena.f32(nOther);
         const out = rng.fillNormal(arena.f32(nRows * f), 1); // garbage: must be overwritten
@@ -177,22 +166,13 @@ describe('wasm kernels', () => {
           }
           const z = Float64Array.from({ length: n }, (_, c) => (c < f ? row[c] : outBias[u]));
           // Residual of (Σ φφᵀ + λ·n_u·I) z = Σ t φ.
+          const sys = explicitSystem(csr, u, other, otherBias, f, lambda * (e - s), 1, mu, useBias);
+          const rhs = sys.b;
           const res = new Float64Array(n);
-          const rhs = new Float64Array(n);
-          const phi = new Float64Array(n);
-          for (let j = s; j < e; j++) {
-            const i = csr.indices[j];
-            for (let c = 0; c < f; c++) phi[c] = other[i * f + c];
-            if (useBias) phi[f] = 1;
-            const t = csr.values[j] - mu - (useBias ? otherBias[i] : 0);
-            let pz = 0;
-            for (let c = 0; c < n; c++) pz += phi[c] * z[c];
-            for (let c = 0; c < n; c++) {
-              res[c] += phi[c] * pz - t * phi[c];
-              rhs[c] += t * phi[c];
-            }
+          for (let r = 0; r < n; r++) {
+            res[r] = -rhs[r];
+            for (let c = 0; c < n; c++) res[r] += sys.a[r * n + c] * z[c];
           }
-          for (let c = 0; c < n; c++) res[c] += lambda * (e - s) * z[c];
           assert.ok(maxAbs(res) <= 2e-4 * (1 + maxAbs(rhs)), `f=${f} row ${u}: residual ${maxAbs(res)}`);
           if (!useBias) assert.equal(outBias[u], 0);
         }
@@ -242,7 +222,7 @@ describe('wasm kernels', () => {
     for (const f of [1, 5, 7, 16, 65]) {
       const nRows = 30;
       const nOther = 120;
-      const csr = randomCsr(arena, rng, nRows, nOther, 90, 20);
+      const csr = arenaCsr(arena, rng, nRows, nOther, 90, 20);
       const other = rng.fillNormal(arena.f32(nOther * f), 0.3);
       const lambda = 0.1;
       const gram = arena.f32(f * f);
@@ -262,18 +242,7 @@ describe('wasm kernels', () => {
         cgSteps: 2 * f + 10,
       });
       for (let u = 0; u < nRows; u++) {
-        const a = new Float64Array(f * f);
-        const b = new Float64Array(f);
-        for (let i = 0; i < f * f; i++) a[i] = gram[i];
-        for (let j = csr.indptr[u]; j < csr.indptr[u + 1]; j++) {
-          const i = csr.indices[j];
-          const c = csr.values[j];
-          for (let x = 0; x < f; x++) {
-            b[x] += c * other[i * f + x];
-            for (let y = 0; y < f; y++) a[x * f + y] += (c - 1) * other[i * f + x] * other[i * f + y];
-          }
-        }
-        choleskySolve(a, b, f);
+        const b = implicitSolve(csr, u, other, gram, f);
         const got = out.subarray(u * f, u * f + f);
         assert.ok(maxAbsDiff(got, b) <= 2e-3 * (1 + maxAbs(b)), `f=${f} row ${u}: ${maxAbsDiff(got, b)}`);
       }
@@ -345,22 +314,12 @@ describe('wasm kernels', () => {
       const score = new Float32Array(nQ * k).fill(Number.NEGATIVE_INFINITY);
       const exact: Float64Array[] = [];
       for (let u = 0; u < nQ; u++) {
-        const ex = new Set<number>();
-        if (exIndptr && exIndices) for (let e = exIndptr[u]; e < exIndptr[u + 1]; e++) ex.add(exIndices[e]);
-        const all = new Float64Array(nI);
-        const cand: number[] = [];
-        for (let i = 0; i < nI; i++) {
-          let s = 0;
-          for (let c = 0; c < f; c++) s += q[u * f + c] * items[i * f + c];
-          all[i] = Math.fround(s);
-          if (!ex.has(i)) cand.push(i);
-        }
+        const all = itemScores(q, u, items, nI, f).map(Math.fround);
         exact.push(all);
-        cand.sort((a, b) => all[b] - all[a] || a - b);
-        for (let j = 0; j < Math.min(k, cand.length); j++) {
-          idx[u * k + j] = cand[j];
-          score[u * k + j] = all[cand[j]];
-        }
+        topKRef(all, k, excludedOf(exIndptr, exIndices, u)).forEach(([sc, i], j) => {
+          idx[u * k + j] = i;
+          score[u * k + j] = sc;
+        });
       }
       return { idx, score, exact };
     }
@@ -559,7 +518,7 @@ describe('wasm kernels', () => {
     const f = 33;
     const nRows = 400;
     const nOther = 300;
-    const csr = randomCsr(arena, rng, nRows, nOther, 60, 10);
+    const csr = arenaCsr(arena, rng, nRows, nOther, 60, 10);
     const other = rng.fillNormal(arena.f32(nOther * f), 0.2);
     const gram = arena.f32(f * f);
     main.gramian(other, nOther, f, 0.1, gram);

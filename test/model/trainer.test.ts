@@ -1,11 +1,13 @@
-// The trainer against real kernels on the real pool: recovery of a planted low-rank set,
-// determinism across thread counts, agreement across backends, save/load round trip.
+// The trainer against real kernels on the real pool: the penalised fixed point of a
+// hand-computable set, recovery of a planted low-rank set, determinism across thread counts,
+// agreement of trained factors across backends, save/load round trip.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BACKENDS } from '../../src/compute/backends.js';
 import { ComputePool } from '../../src/compute/pool.js';
+import { IdMap } from '../../src/data/ids.js';
 import { plantedLowRank } from '../../src/data/synthetic.js';
 import { evaluateRanking, evaluateRatings } from '../../src/model/evaluate.js';
 import { fitAls } from '../../src/model/fit.js';
@@ -38,6 +40,89 @@ describe('ALS trainer', () => {
   after(async () => {
     await pool1.destroy();
     await pool2.destroy();
+  });
+
+  /*
+   * A complete 4 × 3 matrix R = 3 + u vᵀ of rank one around its mean (Σu = 0, so μ = 3).
+   * With one factor, no biases and ρ_u = λ·3^p for every user (3 ratings each), ρ_i = λ·4^p
+   * for every item (4 ratings each), ALS's only non-zero fixed point is x = a·û, y = b·v̂
+   * with ρ_u·a² = ρ_i·b² and a·b = σ − √(ρ_u·ρ_i), σ = |u|·|v|: the penalty shrinks the
+   * singular value by √(ρ_u·ρ_i). Without the penalty a·b = σ (an exact fit) and the balance
+   * between a and b is arbitrary, so both checks below fail.
+   */
+  for (const backend of BACKENDS) {
+    it(`${backend}: explicit ALS reaches the hand-computed penalised fixed point`, async () => {
+      const u = [1, -1, 2, -2];
+      const v = [1, 2, 2];
+      const rows: number[] = [];
+      const cols: number[] = [];
+      const values: number[] = [];
+      for (let a = 0; a < u.length; a++)
+        for (let b = 0; b < v.length; b++) {
+          rows.push(a);
+          cols.push(b);
+          values.push(3 + u[a] * v[b]);
+        }
+      const ids = (prefix: string, n: number) => {
+        const m = new IdMap();
+        for (let i = 0; i < n; i++) m.add(`${prefix}${i}`);
+        return m;
+      };
+      const data = {
+        ...{ userIds: ids('u', u.length), itemIds: ids('i', v.length) },
+        ...{ rows: Int32Array.from(rows), cols: Int32Array.from(cols), values: Float32Array.from(values) },
+      };
+      const params = {
+        ...explicit,
+        ...{ factors: 1, iterations: 40, lambda: 1, regExponent: 0.6, useBias: false },
+      };
+      const { model } = await fitAls(data, params, { backend, pool: pool1 });
+      const norm = (w: number[]) => Math.sqrt(w.reduce((t, x) => t + x * x, 0));
+      const sigma = norm(u) * norm(v);
+      const rhoU = params.lambda * v.length ** params.regExponent;
+      const rhoI = params.lambda * u.length ** params.regExponent;
+      const ab = sigma - Math.sqrt(rhoU * rhoI);
+      assert.ok(ab > 1 && ab < 0.9 * sigma, 'the case shrinks clearly but not to zero');
+      // Every predicted deviation is the data's, shrunk by ab/σ (≈ 0.78 here).
+      for (let a = 0; a < u.length; a++)
+        for (let b = 0; b < v.length; b++) {
+          const got = model.userFactors[a] * model.itemFactors[b];
+          const want = (ab / sigma) * u[a] * v[b];
+          assert.ok(
+            Math.abs(got - want) < 1e-3,
+            `x${a}·y${b} = ${got}, want ${want} (unpenalised ${u[a] * v[b]})`,
+          );
+        }
+      // And the penalty balances the two sides: |x|² = ab·√(ρ_i/ρ_u), |y|² = ab·√(ρ_u/ρ_i).
+      const x2 = model.userFactors.reduce((t, x) => t + x * x, 0);
+      const y2 = model.itemFactors.reduce((t, y) => t + y * y, 0);
+      assert.ok(Math.abs(x2 - ab * Math.sqrt(rhoI / rhoU)) < 1e-3, `|x|² = ${x2}`);
+      assert.ok(Math.abs(y2 - ab * Math.sqrt(rhoU / rhoI)) < 1e-3, `|y|² = ${y2}`);
+    });
+  }
+
+  it('trains the same explicit factors on every backend (same data, params and seed)', async () => {
+    const small = plantedLowRank({ users: 120, items: 90, rank: 3, perUser: 20, noise: 0.1, seed: 11 });
+    const params = { ...explicit, factors: 6, iterations: 5, lambda: 0.05 };
+    const fits = await Promise.all(
+      BACKENDS.map(async (backend) => ({
+        backend,
+        model: (await fitAls(small, params, { backend, pool: pool2 })).model,
+      })),
+    );
+    // Measured differences are ~5e-6 (float32 rounding in other orders); a wrong penalty or
+    // bias term on one backend moves factors by orders of magnitude more.
+    const ref = fits.find((x) => x.backend === 'js')!.model;
+    const maxAbs = (w: Float32Array) => w.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    for (const { backend, model } of fits) {
+      for (const key of ['userFactors', 'itemFactors', 'userBias', 'itemBias'] as const) {
+        const got = model[key];
+        const want = ref[key];
+        let diff = 0;
+        for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
+        assert.ok(diff <= 1e-4 * Math.max(1, maxAbs(want)), `${backend} ${key} differs from js by ${diff}`);
+      }
+    }
   });
 
   for (const backend of BACKENDS) {
