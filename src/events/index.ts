@@ -1,8 +1,10 @@
 /**
  * The contracts every layer shares (DESIGN.md §4, §7), owned by none of them: the event — its
- * types, field rules, JSON Schema validator, normalization, bus codec and type weights.
+ * types, field rules, JSON Schema validator, normalization, bus codec and type weights — the
+ * user-update message and the model channel.
  */
 export { type DecodedEvent, decodeEvent, type EventMessage, encodeEvent } from './codec.js';
+export { MODEL_CHANNEL } from './model-channel.js';
 export {
   eventTimeMs,
   FLOAT32_MAX,
@@ -26,6 +28,12 @@ export {
   type InteractionEvent,
   isEventType,
 } from './types.js';
+export {
+  encodeUserUpdate,
+  parseUserUpdate,
+  USER_UPDATES_CHANNEL,
+  type UserUpdateMessage,
+} from './user-updates.js';
 export {
   checkBusEvent,
   checkEvent,

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { USER_UPDATES_CHANNEL } from '../../../src/serving/index.js';
+import { USER_UPDATES_CHANNEL } from '../../../src/events/index.js';
 import {
   FEEDBACK_ACTIONS,
   isFloat32,
