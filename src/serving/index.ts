@@ -4,6 +4,5 @@
  */
 export type { Source } from './answers.js';
 export { encodeCandidates, l1Key } from './l1-cache.js';
-export type { InteractionMessage } from './routes/events.js';
 export { type RunningServer, type ServerDeps, type ServerOptions, startServer } from './server.js';
 export { UwsUnavailableError } from './uws.js';

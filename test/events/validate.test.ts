@@ -1,5 +1,6 @@
 // The validator: what checkEvent accepts, every rejection reason it gives, that the JSON Schema
-// and the plain rules agree (fast-check), and normalizeEvent's filling of event_id and ts.
+// and the plain rules agree (fast-check), that /openapi.json publishes the very schema used,
+// and normalizeEvent's filling of event_id and ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -9,11 +10,13 @@ import {
   EVENT_REJECT_REASONS,
   EVENT_TYPES,
   type EventRejectReason,
+  eventSchema,
   isEventTime,
   isFloat32,
   isValidId,
   normalizeEvent,
 } from '../../src/events/index.js';
+import { openApiDocument } from '../../src/serving/openapi.js';
 import { anyText, goodId, goodValue } from './arbitraries.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -132,6 +135,11 @@ describe('event validator', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+
+  it('/openapi.json publishes the schema the validator uses', () => {
+    const doc = openApiDocument('test') as { components: { schemas: Record<string, unknown> } };
+    assert.equal(doc.components.schemas.Event, eventSchema);
   });
 
   it('normalizeEvent fills event_id and ts, lower-cases ids and reads ts as epoch ms', () => {
