@@ -1,30 +1,23 @@
 /**
  * The interaction archive: Parquet files in the object store, one folder per UTC day
  * (archive/interactions/dt=YYYY-MM-DD/part-<uuid>.parquet), with the columns of
- * DESIGN.md §4 — readable by pyarrow, DuckDB and Spark as they are.
+ * DESIGN.md §4 — readable by pyarrow, DuckDB and Spark as they are. A row is an event of the
+ * event contract (src/events) as it is: ts in epoch ms, a null value for an event without one.
  */
 import { randomUUID } from 'node:crypto';
 import * as arrow from 'apache-arrow';
 import type { IdMap } from '../data/ids.js';
 import { type Coo, cooFromTable } from '../data/matrix.js';
 import { encodeParquet, loadParquetBytes } from '../data/parquet-loader.js';
+import type { InteractionEvent } from '../events/index.js';
 import type { ObjectStore } from '../stores/objects/port.js';
 
 export const ARCHIVE_PREFIX = 'archive/interactions/';
 
-export interface ArchiveEvent {
-  event_id: string;
-  user_id: string;
-  item_id: string;
-  type: string;
-  value: number | null;
-  ts: number; // epoch ms
-}
-
 export const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 
-export function archiveTable(events: readonly ArchiveEvent[]): arrow.Table {
-  const col = <K extends keyof ArchiveEvent>(k: K) => events.map((e) => e[k]);
+export function archiveTable(events: readonly InteractionEvent[]): arrow.Table {
+  const col = <K extends keyof InteractionEvent>(k: K) => events.map((e) => e[k]);
   return new arrow.Table({
     event_id: arrow.vectorFromArray(col('event_id'), new arrow.Utf8()),
     user_id: arrow.vectorFromArray(col('user_id'), new arrow.Utf8()),
@@ -36,8 +29,11 @@ export function archiveTable(events: readonly ArchiveEvent[]): arrow.Table {
 }
 
 /** Write events into their day partitions; returns the object keys written. */
-export async function writeArchive(objects: ObjectStore, events: readonly ArchiveEvent[]): Promise<string[]> {
-  const byDay = new Map<string, ArchiveEvent[]>();
+export async function writeArchive(
+  objects: ObjectStore,
+  events: readonly InteractionEvent[],
+): Promise<string[]> {
+  const byDay = new Map<string, InteractionEvent[]>();
   for (const e of events) {
     const day = dayOf(e.ts);
     const list = byDay.get(day) ?? [];

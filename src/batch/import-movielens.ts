@@ -9,8 +9,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { registerIds } from '../data/id-rows.js';
 import { loadInteractions, loadItemsMovieLens } from '../data/loaders.js';
+import type { InteractionEvent } from '../events/index.js';
 import type { Stores } from '../stores/index.js';
-import { type ArchiveEvent, writeArchive } from './archive.js';
+import { writeArchive } from './archive.js';
 
 export interface ImportResult {
   items: number;
@@ -78,7 +79,7 @@ export async function importMovieLens(
   if (await stores.objects.exists(marker)) {
     return { items: items.length, users: users.size, ratings: table.numRows, skipped: true };
   }
-  const events: ArchiveEvent[] = [];
+  const events: InteractionEvent[] = [];
   for (let i = 0; i < table.numRows; i++) {
     const u = String(user.get(i));
     const it = String(item.get(i));

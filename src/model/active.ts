@@ -4,9 +4,10 @@
  * registry through the cache's pub/sub channel and a slow poll (in case a message is lost).
  */
 import type { BackendName } from '../compute/kernels.js';
+import { MODEL_CHANNEL } from '../events/index.js';
 import type { Stores } from '../stores/index.js';
 import type { AlsModel } from './model.js';
-import { activeVersion, loadModel, MODEL_CHANNEL } from './registry.js';
+import { activeVersion, loadModel } from './registry.js';
 import { Scorer } from './scorer.js';
 
 export interface LoadedModel {

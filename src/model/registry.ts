@@ -4,10 +4,9 @@
  * in the same transaction (a unique index allows one active row) and is announced on the
  * cache's pub/sub so every serving process reloads.
  */
+import { MODEL_CHANNEL } from '../events/index.js';
 import type { Stores } from '../stores/index.js';
 import { AlsModel } from './model.js';
-
-export const MODEL_CHANNEL = 'recsys:model';
 
 export interface ModelRow {
   version: string;

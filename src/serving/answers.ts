@@ -32,13 +32,3 @@ export function roundScore(s: number): number {
   const scale = 10 ** (5 - Math.floor(Math.log10(Math.abs(s))));
   return Math.round(s * scale) / scale;
 }
-
-/** A JSON object from a cache entry or pub/sub message, or null for anything else (never throws). */
-export function jsonObject(raw: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(raw);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}

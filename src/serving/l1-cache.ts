@@ -8,8 +8,9 @@
  * breaker: when the cache is down, a lookup is a miss and a write is skipped, so answers
  * come from the relational store instead.
  */
+import { jsonObject } from '../events/json.js';
 import type { Cache } from '../stores/cache/port.js';
-import { type Candidates, jsonObject, roundScore, type Source } from './answers.js';
+import { type Candidates, roundScore, type Source } from './answers.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
 

@@ -1,17 +1,10 @@
 /**
  * The OpenAPI 3.1 description of every endpoint, served at /openapi.json. Request bodies
- * use the same schema objects the server validates with (schemas.ts).
+ * use the same schema objects the server validates with (schemas.ts, and the event
+ * contract's eventSchema).
  */
-import {
-  anonymousSchema,
-  EVENT_TYPES,
-  eventSchema,
-  eventsBodySchema,
-  feedbackSchema,
-  MAX_EXCLUDE,
-  MAX_ID_LENGTH,
-  MAX_K,
-} from './schemas.js';
+import { EVENT_TYPES, eventSchema, MAX_ID_LENGTH } from '../events/index.js';
+import { anonymousSchema, eventsBodySchema, feedbackSchema, MAX_EXCLUDE, MAX_K } from './schemas.js';
 
 const json = (schema: object, description: string) => ({
   description,

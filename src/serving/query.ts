@@ -3,8 +3,9 @@
  * malformed rather than a silent default), and the key that tells answers to different
  * queries apart in the in-process cache.
  */
+import { MAX_ID_LENGTH } from '../events/index.js';
 import { badRequest } from './errors.js';
-import { MAX_EXCLUDE, MAX_ID_LENGTH, MAX_K } from './schemas.js';
+import { MAX_EXCLUDE, MAX_K } from './schemas.js';
 
 export interface ListQuery {
   k: number;

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../compute/kernels.js';
 import type { RecsysConfig } from '../config.js';
+import { MAX_ID_LENGTH, parseUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
 import type { ActiveModel, LoadedModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
@@ -39,9 +40,8 @@ import { feedbackRoutes } from './routes/feedback.js';
 import { itemRoutes } from './routes/items.js';
 import { opsRoutes } from './routes/ops.js';
 import { recommendationRoutes } from './routes/recommendations.js';
-import { compileValidators, MAX_ID_LENGTH } from './schemas.js';
+import { compileValidators } from './schemas.js';
 import { Stream } from './stream.js';
-import { parseUserUpdate, USER_UPDATES_CHANNEL } from './user-updates.js';
 import { loadUws, type us_listen_socket } from './uws.js';
 
 export interface ServerDeps {

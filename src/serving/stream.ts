@@ -8,13 +8,12 @@
  * are dropped (and counted) while a client lags, until `drain` says it caught up.
  */
 import { randomUUID } from 'node:crypto';
+import { MAX_ID_LENGTH, type UserUpdateMessage } from '../events/index.js';
 import { roundScore } from './answers.js';
 import { errorBody, HttpError, statusLine } from './errors.js';
 import type { HttpKit } from './http.js';
 import type { ServingMetrics } from './metrics.js';
 import type { RecLog } from './rec-log.js';
-import { MAX_ID_LENGTH } from './schemas.js';
-import type { UserUpdateMessage } from './user-updates.js';
 import type { HttpResponse, TemplatedApp, UwsModule, WebSocket } from './uws.js';
 
 interface Client {

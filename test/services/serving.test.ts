@@ -5,7 +5,7 @@
 // PostgreSQL is gone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
+import { USER_UPDATES_CHANNEL } from '../../src/events/index.js';
 import type { Stores } from '../../src/stores/index.js';
 import { call, type Fixture, INACTIVE_ITEM, keyed, startFixture } from '../serving/fixture.js';
 import { connect } from '../serving/ws-client.js';

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { isFloat32, isUuid } from '../../src/serving/schemas.js';
+import { isFloat32, isUuid } from '../../src/events/index.js';
 import { waitFor } from '../stores/support/wait.js';
 import { call, type Fixture, keyed, startFixture } from './fixture.js';
 

@@ -3,8 +3,8 @@
 // invalidation through the cache's pub/sub, model changes, logging, and bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { USER_UPDATES_CHANNEL } from '../../src/events/index.js';
 import { publishModel } from '../../src/model/registry.js';
-import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
 import { waitFor } from '../stores/support/wait.js';
 import {
   call,

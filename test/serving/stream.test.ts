@@ -3,7 +3,7 @@
 // feedback), unsubscribe, bad messages, auth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { USER_UPDATES_CHANNEL } from '../../src/serving/index.js';
+import { USER_UPDATES_CHANNEL } from '../../src/events/index.js';
 import { waitFor } from '../stores/support/wait.js';
 import { API_KEY, call, type Fixture, keyed, startFixture, UUID_RE } from './fixture.js';
 import { connect } from './ws-client.js';

@@ -1,5 +1,5 @@
 // The serving layer's small parts on their own: native uWS loading, the circuit breaker,
-// token buckets, API key checks, the L0 invalidation guard, user-update messages and query
+// token buckets, API key checks, the L0 invalidation guard, L1 entries and query
 // parsing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,7 +14,6 @@ import { PreparedAnswer } from '../../src/serving/prepared-answer.js';
 import { parseListQuery, variantKey } from '../../src/serving/query.js';
 import { RateLimiter } from '../../src/serving/rate-limit.js';
 import { RecIds } from '../../src/serving/rec-ids.js';
-import { parseUserUpdate } from '../../src/serving/user-updates.js';
 import { loadUws } from '../../src/serving/uws.js';
 import { QueryError } from '../../src/stores/errors.js';
 
@@ -220,30 +219,7 @@ describe('serving parts', () => {
     assert.equal(statusLine(599), '599 Unknown');
   });
 
-  it('user-update messages and L1 entries: malformed ones are rejected, not thrown', () => {
-    assert.deepEqual(parseUserUpdate('{"user_id":"u1","model_version":"v","items":["a"],"scores":[0.5]}'), {
-      user_id: 'u1',
-      model_version: 'v',
-      items: ['a'],
-      scores: [0.5],
-      source: 'realtime',
-    });
-    assert.deepEqual(parseUserUpdate('{"user_id":"u1","items":["a"],"source":"batch"}'), {
-      user_id: 'u1',
-      model_version: null,
-      items: ['a'],
-      scores: [0],
-      source: 'batch',
-    });
-    assert.deepEqual(parseUserUpdate('{"user_id":"u1","source":"elsewhere"}'), {
-      user_id: 'u1',
-      model_version: null,
-      items: [],
-      scores: [],
-      source: 'realtime',
-    });
-    for (const bad of ['nope', '{}', '{"user_id":""}', '[]', 'null'])
-      assert.equal(parseUserUpdate(bad), null, bad);
+  it('L1 entries: malformed ones are rejected, not thrown', () => {
     assert.equal(parseCandidates('{"items":["a"],"scores":[]}'), null);
     assert.equal(parseCandidates('{"items":[1],"scores":[1]}'), null);
     assert.equal(parseCandidates('garbage'), null);

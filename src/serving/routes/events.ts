@@ -3,24 +3,15 @@
  * is invalid the answer lists every bad one (index and reason) and nothing is published, so
  * a client can fix and resend the batch without creating duplicates. Valid events get an
  * event_id and ts when they lack them and go to the event bus keyed by user id (one user's
- * events stay ordered in one partition); 202 carries the ids.
+ * events stay ordered in one partition); 202 carries the ids. The event, its validation,
+ * normalization and message format are the event contract's (src/events).
  */
-import { randomUUID } from 'node:crypto';
+import { checkEvent, encodeEvent, type InteractionEvent, normalizeEvent } from '../../events/index.js';
 import { INTERACTIONS_TOPIC } from '../../stores/index.js';
 import type { Serving } from '../context.js';
 import { badRequest } from '../errors.js';
 import type { HttpKit } from '../http.js';
-import { describeErrors, type EventInput, MAX_EVENTS } from '../schemas.js';
-
-/** An event as published on the bus (DESIGN.md §4): ids and time always present, ts ISO-8601 UTC. */
-export interface InteractionMessage {
-  event_id: string;
-  user_id: string;
-  item_id: string;
-  type: EventInput['type'];
-  value?: number;
-  ts: string;
-}
+import { MAX_EVENTS } from '../schemas.js';
 
 export function eventRoutes(kit: HttpKit, s: Serving): void {
   kit.post('/v1/events', { name: 'POST /v1/events', access: 'key', body: true }, async (ctx) => {
@@ -30,15 +21,12 @@ export function eventRoutes(kit: HttpKit, s: Serving): void {
     if (list.length > MAX_EVENTS)
       throw badRequest('too_many_events', `at most ${MAX_EVENTS} events per request, got ${list.length}`);
     const bad: Array<{ index: number; reason: string }> = [];
-    const events: InteractionMessage[] = [];
-    const now = new Date().toISOString();
+    const events: InteractionEvent[] = [];
+    const now = Date.now();
     for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      if (!s.validators.event(e)) {
-        bad.push({ index: i, reason: describeErrors(s.validators.event.errors) });
-        continue;
-      }
-      events.push(normalize(e, now));
+      const checked = checkEvent(list[i]);
+      if (checked.ok) events.push(normalizeEvent(checked.event, now));
+      else bad.push({ index: i, reason: checked.message });
     }
     if (bad.length > 0) {
       s.metrics.eventsRejected.inc(list.length);
@@ -48,25 +36,8 @@ export function eventRoutes(kit: HttpKit, s: Serving): void {
         bad,
       );
     }
-    await s.breakers.bus.run(() =>
-      s.stores.bus.publish(
-        INTERACTIONS_TOPIC,
-        events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
-      ),
-    );
+    await s.breakers.bus.run(() => s.stores.bus.publish(INTERACTIONS_TOPIC, events.map(encodeEvent)));
     s.metrics.eventsAccepted.inc(events.length);
     ctx.json(202, { accepted: events.length, event_ids: events.map((e) => e.event_id) });
   });
-}
-
-function normalize(e: EventInput, now: string): InteractionMessage {
-  const out: InteractionMessage = {
-    event_id: e.event_id?.toLowerCase() ?? randomUUID(),
-    user_id: e.user_id,
-    item_id: e.item_id,
-    type: e.type,
-    ts: e.ts === undefined ? now : new Date(e.ts).toISOString(),
-  };
-  if (e.value !== undefined) out.value = e.value;
-  return out;
 }

@@ -9,10 +9,10 @@
  * user_id contradicting the logged one is 409. The store being down is 503: feedback is
  * not queued in memory.
  */
+import { describeErrors } from '../../events/index.js';
 import type { Serving } from '../context.js';
 import { badRequest, HttpError } from '../errors.js';
 import type { HttpKit } from '../http.js';
-import { describeErrors } from '../schemas.js';
 
 export function feedbackRoutes(kit: HttpKit, s: Serving): void {
   kit.post('/v1/feedback', { name: 'POST /v1/feedback', access: 'key', body: true }, async (ctx) => {

@@ -4,13 +4,13 @@
  * that only gets a fresh rec_id — and falls back to the Recommender's lookup chain on a
  * miss, filling L0 afterwards.
  */
+import { describeErrors } from '../../events/index.js';
 import type { Serving } from '../context.js';
 import { badRequest } from '../errors.js';
 import type { HttpKit, RequestContext } from '../http.js';
 import { PreparedAnswer } from '../prepared-answer.js';
 import { type ListQuery, parseListQuery, variantKey } from '../query.js';
 import { sendList, sendPrepared } from '../respond.js';
-import { describeErrors } from '../schemas.js';
 
 const DEFAULT_QUERY: ListQuery = Object.freeze({ k: 10, excludeSeen: true, category: null, exclude: [] });
 const DEFAULT_VARIANT = variantKey(DEFAULT_QUERY);

@@ -9,15 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { USER_UPDATES_CHANNEL } from '../../../src/serving/index.js';
-import {
-  FEEDBACK_ACTIONS,
-  isFloat32,
-  isUuid,
-  MAX_EVENTS,
-  MAX_ID_LENGTH,
-  MAX_K,
-} from '../../../src/serving/schemas.js';
+import { isFloat32, isUuid, MAX_ID_LENGTH, USER_UPDATES_CHANNEL } from '../../../src/events/index.js';
+import { FEEDBACK_ACTIONS, MAX_EVENTS, MAX_K } from '../../../src/serving/schemas.js';
 import { INTERACTIONS_TOPIC } from '../../../src/stores/index.js';
 import {
   API_KEY,

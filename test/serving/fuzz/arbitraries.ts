@@ -2,7 +2,14 @@
 // spoilt, URL junk and arbitrary bodies. Hostile on purpose: NUL, lone surrogates, huge and
 // non-finite numbers, over-long ids.
 import fc from 'fast-check';
-import { EVENT_TYPES, FLOAT32_MAX, isFloat32, isUuid, MAX_ID_LENGTH } from '../../../src/serving/schemas.js';
+import {
+  EVENT_TYPES,
+  FLOAT32_MAX,
+  isFloat32,
+  isUuid,
+  MAX_EPOCH_MS,
+  MAX_ID_LENGTH,
+} from '../../../src/events/index.js';
 import { N_ITEMS, N_USERS } from '../fixture.js';
 
 export const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
@@ -138,7 +145,7 @@ export const isoTs = fc
 export const goodTs = fc.oneof(
   isoTs,
   isoTs.map((s) => s.replace('Z', '+02:00')),
-  fc.double({ min: 0, max: 8_640_000_000_000_000, noNaN: true }).map(Math.floor),
+  fc.double({ min: 0, max: MAX_EPOCH_MS, noNaN: true }).map(Math.floor),
 );
 export const badTs = fc.oneof(
   fc.constantFrom(
@@ -152,7 +159,8 @@ export const badTs = fc.oneof(
     {},
   ),
   fc.integer({ min: -1e9, max: -1 }),
-  fc.constantFrom(1.5, 8_640_000_000_000_001, 1e20),
+  fc.constantFrom(1.5, MAX_EPOCH_MS + 1, 8_640_000_000_000_000, 1e20),
+  fc.constantFrom('2023-02-29T00:00:00Z', '2024-05-01T24:00:00Z', '+010000-01-01T00:00:00Z'),
 );
 
 export type Ev = Record<string, unknown>;

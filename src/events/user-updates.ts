@@ -6,7 +6,7 @@
  * rebuilds it from user_profiles), and pushes the new list to the user's WebSocket
  * subscribers. Publishers need not write recs:<user> themselves.
  */
-import { jsonObject } from './answers.js';
+import { jsonObject } from './json.js';
 
 export const USER_UPDATES_CHANNEL = 'recsys:user-updates';
 
