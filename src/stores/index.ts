@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { RecsysConfig } from '../config.js';
 import { openKafkaBus } from './bus/kafka.js';
+import type { BusPolicy } from './bus/policy.js';
 import type { EventBus } from './bus/port.js';
 import { openTableBus } from './bus/table-bus.js';
 import { openMemoryCache } from './cache/memory.js';
@@ -36,6 +37,8 @@ export interface OpenStoresOptions {
   logger?: StoreLogger;
   /** Apply pending migrations after connecting (default true; `recsys migrate` does it explicitly). */
   migrate?: boolean;
+  /** Delivery attempts and retention of the event bus, the same for either adapter (defaults: 5, 7 days). */
+  bus?: BusPolicy;
 }
 
 /** The topic of user interactions, keyed by user id (DESIGN.md section 2). */
@@ -68,9 +71,10 @@ export async function openStores(config: RecsysConfig, opts: OpenStoresOptions =
         brokers: config.kafkaBrokers,
         partitions: config.busPartitions,
         connectTimeoutMs: timeout,
+        ...opts.bus,
         logger,
       })
-    : dbReady.then((db) => openTableBus({ db, partitions: config.busPartitions, logger }));
+    : dbReady.then((db) => openTableBus({ db, partitions: config.busPartitions, ...opts.bus, logger }));
   const objectsReady = services
     ? openMinioObjects({ ...config.s3!, connectTimeoutMs: timeout })
     : openLocalObjects({ dir: path.join(config.dataDir, 'objects') });
@@ -111,7 +115,22 @@ export function assembleStores(parts: Omit<Stores, 'close'>): Stores {
   };
 }
 
-export type { Batch, BusMessage, ConsumeOptions, Consumer, EventBus, OutgoingMessage } from './bus/port.js';
+export {
+  type DeadLetter,
+  type DeadLetterEnvelope,
+  deadLetterTopic,
+  decodeDeadLetter,
+} from './bus/dead-letter.js';
+export { type BusPolicy, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETENTION_MS } from './bus/policy.js';
+export type {
+  Batch,
+  BatchContext,
+  BusMessage,
+  ConsumeOptions,
+  Consumer,
+  EventBus,
+  OutgoingMessage,
+} from './bus/port.js';
 export type { Cache, CacheEntry } from './cache/port.js';
 export * from './errors.js';
 export type { ObjectStore } from './objects/port.js';

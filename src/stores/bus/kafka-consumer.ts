@@ -1,12 +1,14 @@
 /**
  * One Kafka consumer-group member behind the Consumer port. Offsets are resolved and
- * committed by hand, right after each handler call succeeds (autoCommit off), so nothing is
- * committed for a batch the handler did not finish. A failed batch is re-read by seeking
- * back to its first offset after a pause.
+ * committed by hand, right after each batch is settled (delivery.ts: the handler succeeded,
+ * or its messages were dead-lettered after the last attempt; autoCommit off), so nothing is
+ * committed for a batch that is not. An unsettled batch is re-read by seeking back to its
+ * first offset after a pause.
  */
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { StoreLogger } from '../logger.js';
 import { sleep } from '../timeout.js';
+import { Delivery, type DeliveryDeps } from './delivery.js';
 import { toBusError } from './kafka-errors.js';
 import type { Batch, ConsumeOptions, Consumer } from './port.js';
 
@@ -25,6 +27,7 @@ export async function startKafkaConsumer(
   timing: KafkaConsumerTiming,
   address: string,
   logger: StoreLogger,
+  deadLetters: Pick<DeliveryDeps, 'maxAttempts' | 'publish'>,
 ): Promise<Consumer> {
   const ctx = { store: 'event bus' as const, address };
   const consumer = kafka.consumer({
@@ -52,22 +55,29 @@ export async function startKafkaConsumer(
   });
   // kafkajs restarts itself after retriable crashes; callers hear about every crash.
   consumer.on(consumer.events.CRASH, (e) => report(e.payload.error));
+  // Dead-letter writes fail with the bus's own typed errors; both pass through as they are.
+  const delivery = new Delivery({
+    ...deadLetters,
+    topic: opts.topic,
+    handler: opts.handler,
+    report: (err) => report(err, false),
+    logger,
+  });
 
   const maxBatch = opts.maxBatchSize ?? 500;
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
-    for (let i = 0; i < batch.messages.length; i += maxBatch) {
+    for (let i = 0; i < batch.messages.length; ) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + maxBatch);
-      try {
-        await opts.handler(toBatch(opts.topic, batch.partition, chunk));
-      } catch (err) {
-        report(err, false);
+      const settled = await delivery.deliver(toBatch(opts.topic, batch.partition, chunk));
+      if (settled === 0) {
         consumer.seek({ topic: opts.topic, partition: batch.partition, offset: chunk[0]!.offset });
         await sleep(timing.retryBackoffMs, stopping.signal);
         return;
       }
-      const last = chunk.at(-1)!.offset;
+      i += settled;
+      const last = chunk[settled - 1]!.offset;
       resolveOffset(last);
       await commitOffsetsIfNecessary({
         topics: [

@@ -1,22 +1,39 @@
 /**
  * Event bus on Kafka through kafkajs (services mode): an idempotent producer writing with
  * acks=all, topics created by the admin client when missing, consumer groups for scale-out.
+ * Topics this bus creates (a consumed topic's `.dlq` too) get retention.ms = retentionMs, so the
+ * broker deletes old messages as the embedded bus prunes them; topics that exist keep their
+ * own settings (change them with kafka-configs).
  */
 import { type Admin, Kafka, Partitioners, type Producer } from 'kafkajs';
-import { StoreClosedError } from '../errors.js';
+import { StoreClosedError, StoreUnavailableError } from '../errors.js';
 import { defaultLogger, type StoreLogger } from '../logger.js';
-import { withTimeout } from '../timeout.js';
+import { sleep, withTimeout } from '../timeout.js';
+import { deadLetterTopic } from './dead-letter.js';
 import { type KafkaConsumerTiming, startKafkaConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, toBusError } from './kafka-errors.js';
+import { type BusPolicy, checkMaxAttempts, resolveBusPolicy } from './policy.js';
 import type { ConsumeOptions, Consumer, EventBus, OutgoingMessage } from './port.js';
 
-export interface KafkaBusOptions extends Partial<KafkaConsumerTiming> {
+export interface KafkaBusOptions extends Partial<KafkaConsumerTiming>, BusPolicy {
   brokers: string[];
   /** Partitions of topics this bus creates (existing topics keep theirs). */
   partitions: number;
   clientId?: string;
   connectTimeoutMs?: number;
   logger?: StoreLogger;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Metadata errors of a topic that was just created and is not served yet. */
+const NOT_READY = /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE/;
+
+/** The kafkajs error types along an error's cause chain (kafkajs wraps the last attempt's error). */
+function errorTypes(err: unknown): string {
+  const types: string[] = [];
+  for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (e.type) types.push(e.type);
+  return types.join(' ');
 }
 
 export async function openKafkaBus(opts: KafkaBusOptions): Promise<EventBus> {
@@ -35,11 +52,13 @@ class KafkaBus implements EventBus {
   private readonly timing: KafkaConsumerTiming;
   private readonly topics = new Map<string, Promise<void>>();
   private readonly consumers = new Set<Consumer>();
+  private readonly policy: Required<BusPolicy>;
   private closed = false;
 
   constructor(private readonly opts: KafkaBusOptions) {
     this.address = `Kafka at ${opts.brokers.join(',')}`;
     this.logger = opts.logger ?? defaultLogger();
+    this.policy = resolveBusPolicy(opts, this.ctx());
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.timing = {
       sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000,
@@ -51,7 +70,7 @@ class KafkaBus implements EventBus {
       clientId: opts.clientId ?? 'recsys',
       brokers: opts.brokers,
       connectionTimeout: this.connectTimeoutMs,
-      requestTimeout: 10_000,
+      requestTimeout: REQUEST_TIMEOUT_MS,
       // Few, short retries: an absent broker must surface as an error in seconds, not minutes.
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
       logCreator: kafkaLogCreator(this.logger),
@@ -107,9 +126,16 @@ class KafkaBus implements EventBus {
       const existing = await this.admin.listTopics();
       if (existing.includes(topic)) return;
       await this.admin.createTopics({
-        topics: [{ topic, numPartitions: this.opts.partitions }],
-        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            numPartitions: this.opts.partitions,
+            configEntries: [{ name: 'retention.ms', value: String(this.policy.retentionMs) }],
+          },
+        ],
+        waitForLeaders: false,
       });
+      await this.waitForLeaders(topic);
     } catch (err) {
       // Another process created it between our list and create.
       if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return;
@@ -117,9 +143,39 @@ class KafkaBus implements EventBus {
     }
   }
 
+  /**
+   * Resolves once every partition of a new topic has a leader. kafkajs's own wait (createTopics'
+   * waitForLeaders) gives up at once when the broker does not list the topic yet, as a busy broker
+   * does for a moment after creating it; this one waits for that too, up to the request timeout.
+   */
+  private async waitForLeaders(topic: string): Promise<void> {
+    const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        if (!NOT_READY.test(errorTypes(err)) || Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline)
+        throw new StoreUnavailableError(
+          `topic ${topic} has no leader for every partition after ${REQUEST_TIMEOUT_MS} ms`,
+          this.ctx(),
+        );
+      await sleep(100);
+    }
+  }
+
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    this.check();
+    await this.send(topic, messages);
+  }
+
+  /** publish() without the closed check: a consumer finishing its last batch in close() writes its dead letters. */
+  private async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.ensureTopic(topic);
+    await (this.topics.get(topic) ?? this.ensureTopic(topic));
     try {
       await this.producer.send({
         topic,
@@ -141,8 +197,12 @@ class KafkaBus implements EventBus {
   }
 
   async consume(opts: ConsumeOptions): Promise<Consumer> {
-    await this.ensureTopic(opts.topic);
-    const inner = await startKafkaConsumer(this.kafka, opts, this.timing, this.address, this.logger);
+    const maxAttempts = checkMaxAttempts(opts.maxAttempts ?? this.policy.maxAttempts, this.ctx());
+    await Promise.all([this.ensureTopic(opts.topic), this.ensureTopic(deadLetterTopic(opts.topic))]);
+    const inner = await startKafkaConsumer(this.kafka, opts, this.timing, this.address, this.logger, {
+      maxAttempts,
+      publish: (topic, messages) => this.send(topic, messages),
+    });
     const consumer: Consumer = {
       assignment: () => inner.assignment(),
       stop: async () => {

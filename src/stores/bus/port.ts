@@ -6,8 +6,18 @@
  *  - publish() resolves only once the messages are durable (committed row / acks=all);
  *  - each partition is consumed by one member of a group at a time, batches in offset order;
  *  - a batch's offset is committed only after its handler resolves: a handler that throws
- *    gets the same batch again (after a pause), and a consumer that stops or dies before
- *    committing leaves the batch to whoever takes the partition next (at-least-once).
+ *    gets the same messages again (after a pause), and a consumer that stops or dies before
+ *    committing leaves the batch to whoever takes the partition next (at-least-once);
+ *  - a batch is handed to the handler at most `maxAttempts` times (default 5): after the last
+ *    failure its messages go to the dead letter topic `<topic>.dlq` on the same bus, with the
+ *    error as reason, and the offset is committed so the partition moves on. A handler can
+ *    also dead-letter single messages it rejects (`ctx.deadLetter`) and still succeed;
+ *  - dead letters are durable before the offset is committed; if they cannot be written,
+ *    nothing is committed and writing them is retried after a pause (the handler is not
+ *    called again for a batch it already settled). The format is in dead-letter.ts;
+ *  - messages are kept for `retentionMs` (default 7 days) after the bus accepted them, then
+ *    deleted whether or not every group has read them, as Kafka's retention.ms does. A group
+ *    whose position was pruned carries on at the earliest message still kept.
  * New groups start from the earliest retained message.
  */
 
@@ -34,12 +44,28 @@ export interface Batch {
   messages: BusMessage[];
 }
 
+/** What a handler gets besides the batch. */
+export interface BatchContext {
+  /** 1 the first time these messages are handed over, up to maxAttempts. */
+  readonly attempt: number;
+  /**
+   * Sets aside one message of the batch that the handler rejects (a malformed event, say):
+   * if the handler then resolves, the message goes to `<topic>.dlq` with `reason` before the
+   * batch is committed, and is not handed over again. Calls made in an attempt that throws
+   * are dropped (the next attempt decides again), except after the last attempt, where a
+   * message keeps the reason given for it. Throws a TypeError for a message not in the batch.
+   */
+  deadLetter(message: BusMessage, reason: string | Error): void;
+}
+
 export interface ConsumeOptions {
   topic: string;
   groupId: string;
-  handler: (batch: Batch) => Promise<void>;
+  handler: (batch: Batch, ctx: BatchContext) => Promise<void>;
   /** Most messages per handler call (default 500). */
   maxBatchSize?: number;
+  /** Handler calls a batch gets before it is dead-lettered (default: the bus's maxAttempts, itself 5 by default). */
+  maxAttempts?: number;
   /** Called with errors the consumer recovers from by itself (handler failures, lost connections). */
   onError?: (err: Error) => void;
 }

@@ -1,7 +1,7 @@
 /**
  * One member of a consumer group on the embedded bus. A loop fetches the next messages of
  * every partition it holds (one query), hands each partition's batch to the handler, and
- * commits the batch's offset after the handler resolves. A timer heartbeats meanwhile so a
+ * commits the batch's offset once it is settled (delivery.ts: attempts and dead letters). A timer heartbeats meanwhile so a
  * slow handler does not lose its leases; the loop rebalances between batches, so a
  * partition is never given away while its batch is being handled.
  */
@@ -10,6 +10,7 @@ import type { EventEmitter } from 'node:events';
 import type { StoreLogger } from '../logger.js';
 import type { Queryable } from '../relational/port.js';
 import { sleep } from '../timeout.js';
+import { Delivery, type DeliveryDeps } from './delivery.js';
 import type { Batch, BusMessage, ConsumeOptions, Consumer } from './port.js';
 import { TableGroup } from './table-group.js';
 
@@ -32,6 +33,7 @@ interface Row {
 
 export class TableConsumer implements Consumer {
   private readonly group: TableGroup;
+  private readonly delivery: Delivery;
   /** Partition → next offset to fetch (the committed offset, or past the last handled batch). */
   private readonly owned = new Map<number, number>();
   /** Partition → time before which a failed batch is not retried. */
@@ -49,7 +51,15 @@ export class TableConsumer implements Consumer {
     private readonly timing: TableConsumerTiming,
     private readonly appended: EventEmitter,
     private readonly logger: StoreLogger,
+    deadLetters: Pick<DeliveryDeps, 'maxAttempts' | 'publish'>,
   ) {
+    this.delivery = new Delivery({
+      ...deadLetters,
+      topic: opts.topic,
+      handler: opts.handler,
+      report: (err) => this.report(err),
+      logger,
+    });
     this.group = new TableGroup(
       db,
       { groupId: opts.groupId, topic: opts.topic, memberId: randomUUID() },
@@ -156,16 +166,14 @@ export class TableConsumer implements Consumer {
   }
 
   private async handle(batch: Batch): Promise<void> {
-    try {
-      await this.opts.handler(batch);
-    } catch (err) {
-      // Not committed: the same batch comes back after the pause (or to the next owner).
+    const settled = await this.delivery.deliver(batch);
+    if (settled === 0) {
+      // Not committed: the same messages come back after the pause (or to the next owner).
       this.backoffUntil.set(batch.partition, Date.now() + this.timing.retryBackoffMs);
-      this.report(err);
       return;
     }
     this.backoffUntil.delete(batch.partition);
-    const next = Number(batch.messages.at(-1)!.offset) + 1;
+    const next = Number(batch.messages[settled - 1]!.offset) + 1;
     if (await this.group.commit(batch.partition, next)) this.owned.set(batch.partition, next);
     else this.owned.delete(batch.partition);
   }

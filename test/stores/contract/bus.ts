@@ -1,8 +1,16 @@
 // The event bus contract, written once; each adapter's test file supplies a factory.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type DeadLetter, deadLetterTopic, decodeDeadLetter } from '../../../src/stores/bus/dead-letter.js';
 import { partitionFor } from '../../../src/stores/bus/partitioner.js';
-import type { Batch, BusMessage, Consumer, EventBus } from '../../../src/stores/bus/port.js';
+import type {
+  Batch,
+  BatchContext,
+  BusMessage,
+  ConsumeOptions,
+  Consumer,
+  EventBus,
+} from '../../../src/stores/bus/port.js';
 import { uid, waitFor } from '../support/wait.js';
 
 /** Every harness creates topics with this many partitions. */
@@ -12,12 +20,21 @@ export interface BusHarness {
   bus: EventBus;
   /** A second bus on the same log, as another process would open (for a second group member). */
   peer(): Promise<EventBus>;
+  /**
+   * Makes the store itself refuse writes to `topic` (a topic that does not exist yet), until the
+   * returned function is called: how each adapter's real server can be made to fail a publish.
+   */
+  refuseWrites(topic: string): Promise<() => Promise<void>>;
   cleanup(): Promise<void>;
 }
 
 interface Event {
   key: string;
   seq: number;
+  /** The handler fails every batch that holds one. */
+  poison?: boolean;
+  /** The handler dead-letters it and handles the rest. */
+  malformed?: boolean;
 }
 
 const encode = (e: Event) => ({ key: e.key, value: JSON.stringify(e) });
@@ -46,6 +63,39 @@ function events(keys: number, perKey: number, from = 0): Event[] {
 
 const ids = (es: Event[]) => es.map((e) => `${e.key}#${e.seq}`).sort();
 
+const END_MARKER = 'end of dead letters';
+
+/**
+ * Everything in `<topic>.dlq` for messages keyed by `keys`, decoded. A marker published there
+ * per key, after the dead letters, says when all of them have been read: dead letters keep
+ * their message's key, so they share a partition with the marker and precede it.
+ */
+async function readDeadLetters(bus: EventBus, topic: string, keys: string[]): Promise<DeadLetter[]> {
+  const dlq = deadLetterTopic(topic);
+  await bus.publish(
+    dlq,
+    keys.map((key) => ({ key, value: END_MARKER })),
+  );
+  const letters: DeadLetter[] = [];
+  let markers = 0;
+  const reader = await bus.consume({
+    topic: dlq,
+    groupId: uid('dlq-reader-'),
+    handler: async (batch) => {
+      for (const m of batch.messages) {
+        if (m.value.toString() === END_MARKER) markers++;
+        else letters.push(decodeDeadLetter(m));
+      }
+    },
+  });
+  try {
+    await waitFor(() => markers >= keys.length, `the end markers of ${dlq}`);
+  } finally {
+    await reader.stop();
+  }
+  return letters.filter((l) => keys.includes(l.key));
+}
+
 export function busContract(name: string, create: () => Promise<BusHarness>): void {
   describe(`event bus contract: ${name}`, () => {
     let h: BusHarness;
@@ -56,10 +106,11 @@ export function busContract(name: string, create: () => Promise<BusHarness>): vo
       b: EventBus,
       topic: string,
       groupId: string,
-      handler: (batch: Batch) => Promise<void>,
-      maxBatchSize?: number,
+      handler: (batch: Batch, ctx: BatchContext) => Promise<void>,
+      more: number | Partial<ConsumeOptions> = {},
     ) {
-      const c = await b.consume({ topic, groupId, handler, maxBatchSize });
+      const rest = typeof more === 'number' ? { maxBatchSize: more } : more;
+      const c = await b.consume({ topic, groupId, handler, ...rest });
       consumers.push(c);
       return c;
     }
@@ -130,15 +181,173 @@ export function busContract(name: string, create: () => Promise<BusHarness>): vo
       await bus.publish(topic, events(3, 5).map(encode));
       const seen: Event[] = [];
       let failures = 0;
-      await consume(bus, topic, uid('g-'), async (batch) => {
-        if (failures === 0) {
-          failures++;
-          throw new Error('transient handler failure');
-        }
-        seen.push(...batch.messages.map(decode));
-      });
+      const c = await consume(
+        bus,
+        topic,
+        uid('g-'),
+        async (batch) => {
+          if (failures === 0) {
+            failures++;
+            throw new Error('transient handler failure');
+          }
+          seen.push(...batch.messages.map(decode));
+        },
+        { maxAttempts: 2 },
+      );
       await waitFor(() => seen.length >= 15, 'all 15 messages after one failure');
       assert.deepEqual(ids(seen), ids(events(3, 5)));
+      await c.stop();
+      assert.deepEqual(
+        await readDeadLetters(bus, topic, ['user-0', 'user-1', 'user-2']),
+        [],
+        'a batch that succeeds on a later attempt leaves no dead letter',
+      );
+    });
+
+    test('a batch that fails maxAttempts times goes to <topic>.dlq with the reason, and its partition moves on', async () => {
+      const topic = uid('poison-');
+      const group = uid('g-');
+      const poison = events(1, 3).map((e) => ({ ...e, poison: true }));
+      await bus.publish(topic, poison.map(encode));
+      const attempts: number[] = [];
+      const handled: Event[] = [];
+      const handler = async (batch: Batch, ctx: BatchContext) => {
+        const es = batch.messages.map(decode);
+        if (es.some((e) => e.poison)) {
+          attempts.push(ctx.attempt);
+          throw new Error('poison message');
+        }
+        handled.push(...es);
+      };
+      const c1 = await consume(bus, topic, group, handler, { maxAttempts: 3 });
+      await waitFor(() => attempts.length >= 3, 'three attempts at the poison batch');
+      const later = events(1, 2, 3); // same key, so the same partition, behind the poison
+      await bus.publish(topic, later.map(encode));
+      await waitFor(() => handled.length >= 2, 'the messages behind the poison batch');
+      assert.deepEqual(ids(handled), ids(later));
+      assert.ok(
+        Math.max(...attempts) === 3 && attempts.every((a) => a >= 1 && a <= 3),
+        `attempts ${attempts}`,
+      );
+
+      const letters = await readDeadLetters(bus, topic, ['user-0']);
+      assert.deepEqual(
+        letters.map((l) => l.source.offset),
+        ['0', '1', '2'],
+      );
+      for (const [i, l] of letters.entries()) {
+        assert.equal(l.key, 'user-0');
+        assert.deepEqual(JSON.parse(l.value.toString()), poison[i]);
+        assert.equal(l.reason, 'poison message');
+        assert.equal(l.attempts, 3);
+        assert.equal(l.source.topic, topic);
+        assert.equal(l.source.partition, partitionFor('user-0', BUS_PARTITIONS));
+        assert.ok(Math.abs(l.source.timestamp - Date.now()) < 600_000, 'source timestamp');
+        assert.ok(l.failedAt >= l.source.timestamp && l.failedAt <= Date.now() + 60_000, 'failedAt');
+      }
+
+      // The group's committed position is past the poison: the next member starts behind it.
+      await c1.stop();
+      const next = new Recorder();
+      await consume(bus, topic, group, next.handler);
+      const last = events(1, 1, 5);
+      await bus.publish(topic, last.map(encode));
+      await waitFor(() => next.messages.length >= 1, 'the message published after the restart');
+      assert.deepEqual(ids(next.events), ids(last));
+    });
+
+    test('a handler dead-letters single messages it rejects and handles the rest', async () => {
+      const topic = uid('reject-');
+      const sent = events(1, 6).map((e) => ({ ...e, malformed: e.seq % 3 === 1 }));
+      await bus.publish(topic, sent.map(encode));
+      const handled: Event[] = [];
+      let foreign: unknown;
+      const c = await consume(bus, topic, uid('g-'), async (batch, ctx) => {
+        try {
+          ctx.deadLetter({ ...batch.messages[0]!, offset: '999999' }, 'not in this batch');
+        } catch (err) {
+          foreign = err;
+        }
+        for (const m of batch.messages) {
+          const e = decode(m);
+          if (e.malformed) ctx.deadLetter(m, new Error('malformed event'));
+          else handled.push(e);
+        }
+      });
+      await waitFor(() => handled.length >= 4, 'the four well-formed messages');
+      await c.stop();
+      assert.ok(foreign instanceof TypeError, 'a message not in the batch cannot be dead-lettered');
+      assert.deepEqual(ids(handled), ids(sent.filter((e) => !e.malformed)));
+      const letters = await readDeadLetters(bus, topic, ['user-0']);
+      assert.deepEqual(
+        letters.map((l) => [l.source.offset, l.reason, l.attempts]),
+        [
+          ['1', 'malformed event', 1],
+          ['4', 'malformed event', 1],
+        ],
+      );
+      assert.deepEqual(
+        letters.map((l) => JSON.parse(l.value.toString())),
+        sent.filter((e) => e.malformed),
+      );
+    });
+
+    test('while dead letters cannot be written nothing is committed, and they are written once they can', async () => {
+      const topic = uid('dlqdown-');
+      const group = uid('g-');
+      const restore = await h.refuseWrites(deadLetterTopic(topic));
+      const poison = events(1, 2).map((e) => ({ ...e, poison: true }));
+      await bus.publish(topic, poison.map(encode));
+      const failing = (attempts: number[], errors: Error[]) => ({
+        maxAttempts: 2,
+        onError: (err: Error) => errors.push(err),
+        handler: async (batch: Batch, ctx: BatchContext) => {
+          attempts.push(ctx.attempt);
+          if (batch.messages.map(decode).some((e) => e.poison)) throw new Error('poison message');
+        },
+      });
+      const attempts1: number[] = [];
+      const errors1: Error[] = [];
+      const c1 = await bus.consume({ topic, groupId: group, ...failing(attempts1, errors1) });
+      consumers.push(c1);
+      const writeFailures = (errors: Error[]) => errors.filter((e) => e.message !== 'poison message');
+      await waitFor(() => writeFailures(errors1).length >= 2, 'two failed writes of the dead letters');
+      assert.deepEqual(attempts1, [1, 2], 'the handler is not called again once its batch is given up');
+      assert.ok(
+        writeFailures(errors1).every((e) => e.name.endsWith('Error') && e.message.length > 0),
+        String(writeFailures(errors1)),
+      );
+      await c1.stop();
+
+      // Nothing was committed: the next member of the group gets the poison batch again.
+      const attempts2: number[] = [];
+      const errors2: Error[] = [];
+      const c2 = await bus.consume({ topic, groupId: group, ...failing(attempts2, errors2) });
+      consumers.push(c2);
+      await waitFor(() => attempts2.length >= 1, 'the uncommitted batch to be handed over again');
+
+      await restore();
+      const later = events(1, 1, 2);
+      await bus.publish(topic, later.map(encode));
+      await waitFor(
+        () => attempts2.length >= 3,
+        'the message behind the poison once the dead letters are written',
+      );
+      const letters = await readDeadLetters(bus, topic, ['user-0']);
+      assert.deepEqual(
+        letters.map((l) => [l.source.offset, l.reason, l.attempts]),
+        [
+          ['0', 'poison message', 2],
+          ['1', 'poison message', 2],
+        ],
+      );
+    });
+
+    test('maxAttempts below 1 is refused', async () => {
+      await assert.rejects(
+        bus.consume({ topic: uid('bad-'), groupId: uid('g-'), handler: async () => {}, maxAttempts: 0 }),
+        (err: Error) => err.name === 'StoreConfigError' && /maxAttempts/.test(err.message),
+      );
     });
 
     test('a restarted consumer resumes from the committed offset', async () => {
@@ -164,10 +373,16 @@ export function busContract(name: string, create: () => Promise<BusHarness>): vo
       const sent = events(4, 3);
       await bus.publish(topic, sent.map(encode));
       const crashed: Event[] = [];
-      const c1 = await consume(bus, topic, group, async (batch) => {
-        crashed.push(...batch.messages.map(decode));
-        throw new Error('process crashed before commit'); // the commit never happens
-      });
+      const c1 = await consume(
+        bus,
+        topic,
+        group,
+        async (batch) => {
+          crashed.push(...batch.messages.map(decode));
+          throw new Error('process crashed before commit'); // the commit never happens
+        },
+        { maxAttempts: 1_000_000 }, // never gives up on its own before it "dies"
+      );
       await waitFor(
         () => new Set(ids(crashed)).size >= sent.length,
         'the crashing consumer to see every message',
