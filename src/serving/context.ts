@@ -1,5 +1,5 @@
 /** The parts of one running server that the route modules share (built in server.ts). */
-import type { ServingConfig } from '../config.js';
+import type { ServingConfig } from '../config/index.js';
 import type { ActiveModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';

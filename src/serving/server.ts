@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../compute/kernels.js';
-import type { RecsysConfig } from '../config.js';
+import type { RecsysConfig } from '../config/index.js';
 import type { ActiveModel, LoadedModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';

@@ -6,7 +6,7 @@
  * fails, the others are closed again and one error lists every failure.
  */
 import path from 'node:path';
-import type { RecsysConfig } from '../config.js';
+import type { RecsysConfig } from '../config/index.js';
 import { openKafkaBus } from './bus/kafka.js';
 import type { EventBus } from './bus/port.js';
 import { openTableBus } from './bus/table-bus.js';
@@ -66,11 +66,11 @@ export async function openStores(config: RecsysConfig, opts: OpenStoresOptions =
   const busReady = services
     ? openKafkaBus({
         brokers: config.kafkaBrokers,
-        partitions: config.busPartitions,
+        partitions: config.bus.partitions,
         connectTimeoutMs: timeout,
         logger,
       })
-    : dbReady.then((db) => openTableBus({ db, partitions: config.busPartitions, logger }));
+    : dbReady.then((db) => openTableBus({ db, partitions: config.bus.partitions, logger }));
   const objectsReady = services
     ? openMinioObjects({ ...config.s3!, connectTimeoutMs: timeout })
     : openLocalObjects({ dir: path.join(config.dataDir, 'objects') });

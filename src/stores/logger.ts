@@ -3,6 +3,7 @@
  * their own pino instance (or a child) and tests pass a silent one.
  */
 import { pino } from 'pino';
+import { envSetting } from '../config/index.js';
 
 export interface StoreLogger {
   error(obj: object, msg?: string): void;
@@ -13,9 +14,9 @@ export interface StoreLogger {
 
 let fallback: StoreLogger | undefined;
 
-/** The default when a caller passes none: pino on stderr at RECSYS_LOG_LEVEL (default warn). */
+/** The default when a caller passes none: pino on stderr at RECSYS_LOG_LEVEL. */
 export function defaultLogger(): StoreLogger {
-  fallback ??= pino({ name: 'stores', level: process.env.RECSYS_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  fallback ??= pino({ name: 'stores', level: envSetting('logLevel') }, pino.destination(2));
   return fallback;
 }
 

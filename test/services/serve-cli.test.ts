@@ -4,7 +4,7 @@
 // does the same in embedded mode.)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { publishModel } from '../../src/model/registry.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
 import { silentLogger } from '../../src/stores/logger.js';

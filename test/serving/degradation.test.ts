@@ -3,7 +3,7 @@
 // the store timeout; the circuit breaker then answers at once; everything recovers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import type { Cache } from '../../src/stores/cache/port.js';
 import {
   openStores,

@@ -2,7 +2,7 @@
 // services stores given by the caller), a small implicit model trained in-process and
 // published through the registry, a catalog with categories, and helpers for HTTP calls.
 import { ComputePool } from '../../src/compute/pool.js';
-import { loadConfig, type RecsysConfig } from '../../src/config.js';
+import { loadConfig, type RecsysConfig } from '../../src/config/index.js';
 import { plantedLowRank, powerLawImplicit } from '../../src/data/synthetic.js';
 import { ActiveModel } from '../../src/model/active.js';
 import { fitAls } from '../../src/model/fit.js';

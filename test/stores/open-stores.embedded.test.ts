@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { INTERACTIONS_TOPIC, openStores, StoreConfigError } from '../../src/stores/index.js';
 import { silentLogger } from '../../src/stores/logger.js';
 import { tempDir } from '../helpers.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { openKafkaBus } from '../../src/stores/bus/kafka.js';
 import { openRedisCache } from '../../src/stores/cache/redis.js';
 import { StoreError, StoresOpenError, StoreUnavailableError } from '../../src/stores/errors.js';
