@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { RecsysConfig } from '../config/index.js';
+import { defaultLogger, type Logger } from '../logger.js';
 import { openKafkaBus } from './bus/kafka.js';
 import type { EventBus } from './bus/port.js';
 import { openTableBus } from './bus/table-bus.js';
@@ -14,7 +15,6 @@ import { openMemoryCache } from './cache/memory.js';
 import type { Cache } from './cache/port.js';
 import { openRedisCache } from './cache/redis.js';
 import { StoresOpenError } from './errors.js';
-import { defaultLogger, type StoreLogger } from './logger.js';
 import { openLocalObjects } from './objects/local.js';
 import { openMinioObjects } from './objects/minio.js';
 import type { ObjectStore } from './objects/port.js';
@@ -33,7 +33,7 @@ export interface Stores {
 }
 
 export interface OpenStoresOptions {
-  logger?: StoreLogger;
+  logger?: Logger;
   /** Apply pending migrations after connecting (default true; `recsys migrate` does it explicitly). */
   migrate?: boolean;
 }

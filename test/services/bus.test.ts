@@ -1,9 +1,9 @@
 // Event bus contract on Kafka. Topics are unique per test and deleted afterwards; timings are
 // the shortest the broker accepts, so rebalances take a second or two.
 import { Kafka, logLevel } from 'kafkajs';
+import { silentLogger } from '../../src/logger.js';
 import { openKafkaBus } from '../../src/stores/bus/kafka.js';
 import type { EventBus } from '../../src/stores/bus/port.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { BUS_PARTITIONS, busContract } from '../stores/contract/bus.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 

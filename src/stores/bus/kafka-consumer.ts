@@ -5,7 +5,7 @@
  * back to its first offset after a pause.
  */
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { StoreLogger } from '../logger.js';
+import type { Logger as StoreLogger } from '../../logger.js';
 import { sleep } from '../timeout.js';
 import { toBusError } from './kafka-errors.js';
 import type { Batch, ConsumeOptions, Consumer } from './port.js';

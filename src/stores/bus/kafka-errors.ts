@@ -1,5 +1,6 @@
 /** Maps kafkajs errors onto the typed store errors, and kafkajs logs onto the store logger. */
 import { type LogEntry, logLevel } from 'kafkajs';
+import type { Logger as StoreLogger } from '../../logger.js';
 import {
   isNetworkError,
   messageOf,
@@ -8,7 +9,6 @@ import {
   type StoreErrorContext,
   StoreUnavailableError,
 } from '../errors.js';
-import type { StoreLogger } from '../logger.js';
 
 const CONFIG_TYPES =
   /SASL|AUTHORIZATION|AUTHENTICATION|INVALID_REPLICATION_FACTOR|INVALID_PARTITIONS|POLICY_VIOLATION/;

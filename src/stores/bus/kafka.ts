@@ -3,8 +3,8 @@
  * acks=all, topics created by the admin client when missing, consumer groups for scale-out.
  */
 import { type Admin, Kafka, Partitioners, type Producer } from 'kafkajs';
+import { defaultLogger, type Logger as StoreLogger } from '../../logger.js';
 import { StoreClosedError } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import { withTimeout } from '../timeout.js';
 import { type KafkaConsumerTiming, startKafkaConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, toBusError } from './kafka-errors.js';

@@ -4,8 +4,8 @@
  * Works over PGlite in one process and equally over PostgreSQL across processes.
  */
 import { EventEmitter } from 'node:events';
+import { defaultLogger, type Logger as StoreLogger } from '../../logger.js';
 import { StoreClosedError } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import type { RelationalStore } from '../relational/port.js';
 import { partitionFor } from './partitioner.js';
 import type { ConsumeOptions, Consumer, EventBus, OutgoingMessage } from './port.js';

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import type { StoreLogger } from '../logger.js';
+import type { Logger as StoreLogger } from '../../logger.js';
 import type { Queryable } from '../relational/port.js';
 import { sleep } from '../timeout.js';
 import type { Batch, BusMessage, ConsumeOptions, Consumer } from './port.js';
