@@ -15,7 +15,7 @@ import { machine, sharedDir, table } from './lib.js';
 
 export async function benchQuality(): Promise<string> {
   const dir = path.join(sharedDir, 'datasets/ml-100k');
-  const backend = await resolveBackend();
+  const backend = await resolveBackend(process.env.RECSYS_BACKEND);
   const pool = new ComputePool(2);
   const params = DEFAULT_PARAMS.explicit;
   const rows: Array<Array<string | number>> = [];

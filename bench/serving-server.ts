@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolveBackend } from '../src/compute/backends.js';
 import { ComputePool } from '../src/compute/pool.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import { powerLawImplicit } from '../src/data/synthetic.js';
 import { logger } from '../src/logger.js';
 import { ActiveModel } from '../src/model/active.js';
@@ -51,14 +51,14 @@ await migrate(db);
 const cache = await openRedisCache({ url: config.redisUrl!, connectTimeoutMs: timeout, logger });
 const bus = await openKafkaBus({
   brokers: config.kafkaBrokers,
-  partitions: config.busPartitions,
+  partitions: config.bus.partitions,
   connectTimeoutMs: timeout,
   logger,
 });
 const objects = await openMinioObjects({ ...config.s3!, connectTimeoutMs: timeout });
 const stores = assembleStores({ db, cache, bus, objects });
 
-const backend = await resolveBackend();
+const backend = await resolveBackend(config.compute.backend);
 const pool = new ComputePool(2);
 const data = powerLawImplicit({ users: USERS, items: 2000, nnz: 100_000, seed: 17 });
 const { model } = await fitAls(

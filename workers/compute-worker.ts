@@ -2,10 +2,15 @@
  * Piscina entry point: runs one kernel call on a row range. Kernels are instantiated once
  * per (arena, backend) in this thread and kept for the next tasks of the same job.
  */
+import { workerData } from 'piscina';
 import { Arena } from '../src/compute/arena.js';
-import { loadKernels } from '../src/compute/backends.js';
+import { loadKernels, useKernelArtifacts } from '../src/compute/backends.js';
 import type { Kernels } from '../src/compute/kernels.js';
+import type { ComputeWorkerData } from '../src/compute/pool.js';
 import { decodeTask, type KernelTask } from '../src/compute/tasks.js';
+
+// The pool's artifact paths (the configured RECSYS_WASM, RECSYS_NATIVE_ADDON).
+useKernelArtifacts((workerData as ComputeWorkerData | undefined)?.artifacts ?? {});
 
 const MAX_CACHED_ARENAS = 4;
 const cache = new Map<string, { arena: Arena; kernels: Promise<Kernels> }>();

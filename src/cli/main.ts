@@ -1,5 +1,6 @@
 /** The `recsys` command line: one sub-command per file in this folder. */
 import { Command, CommanderError } from 'commander';
+import { envSetting } from '../config/index.js';
 import { CliError } from './errors.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
@@ -28,7 +29,7 @@ try {
     process.exitCode = err.exitCode;
   } else {
     process.stderr.write(`error: ${(err as Error).message ?? err}\n`);
-    if (process.env.RECSYS_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    if (envSetting('debug')) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = 1;
   }
 }

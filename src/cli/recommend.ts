@@ -5,6 +5,7 @@ import type { BackendName } from '../compute/kernels.js';
 import { AlsModel } from '../model/model.js';
 import { Scorer } from '../model/scorer.js';
 import { CliError, numberOption } from './errors.js';
+import { configFrom } from './stores-option.js';
 
 interface RecommendOpts {
   model: string;
@@ -28,6 +29,7 @@ export function recommendCommand(): Command {
 }
 
 async function recommend(opts: RecommendOpts): Promise<void> {
+  const config = configFrom({});
   const model = await AlsModel.load(opts.model).catch((err: Error) => {
     throw new CliError(err.message);
   });
@@ -37,7 +39,7 @@ async function recommend(opts: RecommendOpts): Promise<void> {
       `unknown user id '${opts.user}' (the model at ${opts.model} knows ${model.userIds.length} users)`,
     );
   }
-  const backend = await resolveBackend(opts.backend);
+  const backend = await resolveBackend(opts.backend ?? config.compute.backend);
   const scorer = await Scorer.create(backend, model.scoringItems(), model.itemIds.length, model.scoringDims, {
     maxK: opts.k,
   });

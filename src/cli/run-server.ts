@@ -8,7 +8,7 @@ import { runTraining } from '../batch/train-job.js';
 import { resolveBackend } from '../compute/backends.js';
 import type { BackendName } from '../compute/kernels.js';
 import { ComputePool } from '../compute/pool.js';
-import type { RecsysConfig } from '../config.js';
+import type { RecsysConfig } from '../config/index.js';
 import { logger } from '../logger.js';
 import { ActiveModel } from '../model/active.js';
 import { DEFAULT_PARAMS } from '../model/params.js';
@@ -51,7 +51,7 @@ export interface ServerContext {
 
 export async function runServer(config: RecsysConfig, opts: RunServerOptions): Promise<void> {
   const stores = await openFrom(config);
-  const backend = await resolveBackend(opts.backend);
+  const backend = await resolveBackend(opts.backend ?? config.compute.backend);
   const pool = new ComputePool(Math.max(1, availableParallelism()));
   const models = new ActiveModel(stores, {
     backend,

@@ -1,6 +1,8 @@
 /** The options every command that touches the stores shares, and opening them from those. */
 import type { Command } from 'commander';
-import { loadConfig, type RecsysConfig } from '../config.js';
+import { useKernelArtifacts } from '../compute/backends.js';
+import { type ConfigInput, loadConfig, type RecsysConfig } from '../config/index.js';
+import { setLogLevel } from '../logger.js';
 import { openStores, type Stores } from '../stores/index.js';
 
 export interface StoreOpts {
@@ -14,11 +16,18 @@ export function withStoreOptions(cmd: Command): Command {
     .option('--config <file>', 'JSON config file (default RECSYS_CONFIG)');
 }
 
-export function configFrom(opts: StoreOpts, overrides: { mode?: string } = {}): RecsysConfig {
-  return loadConfig({
+/**
+ * The configuration of a command: loaded (flags over environment over file), and what this
+ * process takes from it applied: the log level and where kernels load from.
+ */
+export function configFrom(opts: StoreOpts, overrides: ConfigInput = {}): RecsysConfig {
+  const config = loadConfig({
     configFile: opts.config,
     overrides: { ...overrides, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
   });
+  setLogLevel(config.logLevel);
+  useKernelArtifacts(config.compute);
+  return config;
 }
 
 export async function openFrom(config: RecsysConfig, migrate = true): Promise<Stores> {

@@ -15,6 +15,7 @@ import { type Evaluation, evaluateRanking, evaluateRatings, modelMetrics } from 
 import { fitAls } from '../model/fit.js';
 import { type AlsMode, DEFAULT_PARAMS, validateParams } from '../model/params.js';
 import { CliError, numberOption } from './errors.js';
+import { configFrom } from './stores-option.js';
 
 interface TrainOpts {
   ratings: string;
@@ -129,6 +130,7 @@ export function trainCommand(): Command {
 }
 
 async function train(opts: TrainOpts): Promise<void> {
+  const config = configFrom({});
   if (opts.holdout && opts.testFraction !== undefined)
     throw new CliError('use either --holdout or --test-fraction, not both', 2);
   const base = DEFAULT_PARAMS[opts.mode];
@@ -144,7 +146,7 @@ async function train(opts: TrainOpts): Promise<void> {
     useBias: opts.mode === 'explicit' && opts.bias,
     seed: opts.seed ?? base.seed,
   });
-  const backend = await resolveBackend(opts.backend);
+  const backend = await resolveBackend(opts.backend ?? config.compute.backend);
   const threads = opts.threads ?? availableParallelism();
 
   const all = cooFromTable(await loadInteractions(opts.ratings, opts.format));

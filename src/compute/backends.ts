@@ -1,6 +1,7 @@
 /**
  * Backend selection: `native` (Rust/napi-rs), `wasm` (AssemblyScript SIMD), `js` (reference).
- * RECSYS_BACKEND or an explicit name picks one; otherwise the fastest that loads wins.
+ * A name (--backend, else the configured RECSYS_BACKEND) picks one; otherwise the fastest that
+ * loads wins.
  */
 import type { Arena } from './arena.js';
 import { createJsKernels } from './js.js';
@@ -22,14 +23,40 @@ export function isBackendName(name: string): name is BackendName {
   return (BACKENDS as readonly string[]).includes(name);
 }
 
+/** Where the built kernels are when not where the build puts them (RECSYS_WASM, RECSYS_NATIVE_ADDON). */
+export interface KernelArtifacts {
+  wasm?: string | null;
+  nativeAddon?: string | null;
+}
+
+// Per thread, like the compiled kernels themselves: set once at start, before any kernel loads.
+let artifacts: KernelArtifacts = {};
+const probed = new Map<BackendName, BackendUnavailableError | null>();
+
+/**
+ * Makes this thread load kernels from `paths` (the configured artifact paths): the CLI sets it
+ * from its configuration, and compute pools hand it to their workers.
+ */
+export function useKernelArtifacts(paths: KernelArtifacts): void {
+  artifacts = { wasm: paths.wasm ?? null, nativeAddon: paths.nativeAddon ?? null };
+  probed.clear();
+}
+
+/** This thread's artifact paths (see useKernelArtifacts). */
+export function kernelArtifacts(): KernelArtifacts {
+  return artifacts;
+}
+
 /** Instantiate a backend's kernels for one thread and one arena. */
 export async function loadKernels(name: BackendName, arena: Arena): Promise<Kernels> {
   try {
     switch (name) {
       case 'native':
-        return await (await import('./native.js')).createNativeKernels();
-      case 'wasm':
-        return await (await import('./wasm.js')).createWasmKernels(arena);
+        return await (await import('./native.js')).createNativeKernels(artifacts.nativeAddon);
+      case 'wasm': {
+        const wasm = await import('./wasm.js');
+        return await wasm.createWasmKernels(arena, wasm.wasmPath(artifacts.wasm));
+      }
       case 'js':
         return createJsKernels();
     }
@@ -38,8 +65,6 @@ export async function loadKernels(name: BackendName, arena: Arena): Promise<Kern
     throw new BackendUnavailableError(name, (err as Error).message);
   }
 }
-
-const probed = new Map<BackendName, BackendUnavailableError | null>();
 
 /** Why a backend cannot load (null when it can). Probed once per process. */
 export async function probeBackend(name: BackendName): Promise<BackendUnavailableError | null> {
@@ -56,10 +81,10 @@ export async function probeBackend(name: BackendName): Promise<BackendUnavailabl
 }
 
 /**
- * The backend to use: `requested` (or RECSYS_BACKEND) when given, failing clearly if it
- * cannot load; else the first of native, wasm, js that loads.
+ * The backend to use: `requested` (--backend, else the configured RECSYS_BACKEND) when given,
+ * failing clearly if it cannot load; else the first of native, wasm, js that loads.
  */
-export async function resolveBackend(requested = process.env.RECSYS_BACKEND): Promise<BackendName> {
+export async function resolveBackend(requested?: string | null): Promise<BackendName> {
   if (requested) {
     if (!isBackendName(requested)) {
       throw new BackendUnavailableError(requested, `unknown backend; choose one of ${BACKENDS.join(', ')}`);

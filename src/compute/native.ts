@@ -4,8 +4,8 @@
  *
  * The addon is built by `npm run build:native` into native/index.<platform>.node. This module
  * finds it from the repository root (found by walking up to package.json + native/Cargo.toml, so
- * it works from src/ under a TS runner and from dist/src/ once compiled), or from
- * RECSYS_NATIVE_ADDON when set, and adapts the object arguments of Kernels to the addon's
+ * it works from src/ under a TS runner and from dist/src/ once compiled), or from the path
+ * it is given (the configured RECSYS_NATIVE_ADDON), and adapts the object arguments of Kernels to the addon's
  * positional functions. The addon validates every length and index itself and throws an Error
  * (code 'InvalidArg') on a bad call; it never reads or writes out of bounds.
  */
@@ -99,9 +99,11 @@ function platformTriple(): string {
   return `${platform}-${arch}`;
 }
 
-/** Path of the built addon, or a NativeNotBuiltError saying where it was looked for. */
-export function nativeAddonPath(): string {
-  const override = process.env.RECSYS_NATIVE_ADDON;
+/**
+ * Path of the addon: `override` (the configured RECSYS_NATIVE_ADDON) or the build's, or a
+ * NativeNotBuiltError saying where it was looked for.
+ */
+export function nativeAddonPath(override?: string | null): string {
   if (override) {
     if (!existsSync(override))
       throw new NativeNotBuiltError(`RECSYS_NATIVE_ADDON=${override} does not exist`);
@@ -116,24 +118,24 @@ export function nativeAddonPath(): string {
   throw new NativeNotBuiltError(`no ${path.relative(process.cwd(), exact) || exact}`);
 }
 
-let cached: NativeAddon | null = null;
+let cached: { override: string | null; addon: NativeAddon } | null = null;
 
-/** Load the addon once per thread (Node caches the module; this only skips the lookup). */
-export function loadNativeAddon(): NativeAddon {
-  if (!cached) {
-    const file = nativeAddonPath();
+/** Load the addon (see nativeAddonPath) once per thread (Node caches the module; this only skips the lookup). */
+export function loadNativeAddon(override: string | null = null): NativeAddon {
+  if (!cached || cached.override !== override) {
+    const file = nativeAddonPath(override);
     const require = createRequire(import.meta.url);
     try {
-      cached = require(file) as NativeAddon;
+      cached = { override, addon: require(file) as NativeAddon };
     } catch (err) {
       throw new NativeNotBuiltError(`${file} failed to load: ${(err as Error).message}`);
     }
   }
-  return cached;
+  return cached.addon;
 }
 
-export async function createNativeKernels(): Promise<Kernels> {
-  const n = loadNativeAddon();
+export async function createNativeKernels(override: string | null = null): Promise<Kernels> {
+  const n = loadNativeAddon(override);
   return {
     name: 'native',
     gramian: (y, nRows, factors, reg, out) => n.gramian(y, nRows, factors, reg, out),

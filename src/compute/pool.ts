@@ -5,19 +5,30 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Arena } from './arena.js';
+import { type KernelArtifacts, kernelArtifacts } from './backends.js';
 import type { BackendName } from './kernels.js';
 import { encodeTask, type KernelOp } from './tasks.js';
 
 const WORKER = new URL('../../workers/compute-worker.js', import.meta.url);
 
+/** What each worker gets at start. */
+export interface ComputeWorkerData {
+  artifacts: KernelArtifacts;
+}
+
 export class ComputePool {
   private readonly piscina: Piscina;
 
-  constructor(readonly threads = availableParallelism()) {
+  /** @param artifacts where workers load kernels from (default: this thread's, see useKernelArtifacts) */
+  constructor(
+    readonly threads = availableParallelism(),
+    artifacts: KernelArtifacts = kernelArtifacts(),
+  ) {
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`threads must be ≥ 1, got ${threads}`);
     this.piscina = new Piscina({
       filename: WORKER.href,
+      workerData: { artifacts } satisfies ComputeWorkerData,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60_000,

@@ -120,31 +120,31 @@ function repoRoot(): string {
   }
 }
 
-/** Path of the compiled module (RECSYS_WASM overrides). */
-export function wasmPath(): string {
-  return process.env.RECSYS_WASM ?? path.join(repoRoot(), WASM_FILE);
+/** Path of the compiled module: `override` (the configured RECSYS_WASM) or the build's. */
+export function wasmPath(override?: string | null): string {
+  return override ?? path.join(repoRoot(), WASM_FILE);
 }
 
 // Compiled once per thread (module state is per worker thread) and reused by every instance.
-let compiled: Promise<WebAssembly.Module> | null = null;
+let compiled: { file: string; module: Promise<WebAssembly.Module> } | null = null;
 
-function compileModule(): Promise<WebAssembly.Module> {
-  if (!compiled) {
-    const file = wasmPath();
-    compiled = (async () => {
+function compileModule(file: string): Promise<WebAssembly.Module> {
+  if (compiled?.file !== file) {
+    const module = (async () => {
       if (!existsSync(file))
         throw new Error(`wasm kernels not built: ${file} is missing; run \`npm run build:wasm\``);
       return WebAssembly.compile(readFileSync(file));
     })();
-    compiled.catch(() => {
-      compiled = null; // let a later call retry (e.g. after building)
+    module.catch(() => {
+      if (compiled?.module === module) compiled = null; // let a later call retry (e.g. after building)
     });
+    compiled = { file, module };
   }
-  return compiled;
+  return compiled.module;
 }
 
-/** Instantiate the module against `arena`'s shared memory. */
-export async function instantiateWasm(arena: Arena): Promise<WasmExports> {
+/** Instantiate the module (at `file`, default the build's) against `arena`'s shared memory. */
+export async function instantiateWasm(arena: Arena, file = wasmPath()): Promise<WasmExports> {
   const memory = arena.memory;
   if (!memory) {
     throw new Error('wasm backend needs a wasm arena: create it with Arena.create(bytes, { wasm: true })');
@@ -152,7 +152,7 @@ export async function instantiateWasm(arena: Arena): Promise<WasmExports> {
   if (memory.buffer.byteLength !== arena.buffer.byteLength) {
     throw new Error('wasm backend: arena buffer and wasm memory differ in size (was the memory grown?)');
   }
-  const module = await compileModule();
+  const module = await compileModule(file);
   const instance = await WebAssembly.instantiate(module, {
     env: {
       memory,
@@ -420,7 +420,7 @@ export class WasmKernels implements Kernels {
   }
 }
 
-/** The wasm kernels for this thread and `arena` (which must be a wasm arena). */
-export async function createWasmKernels(arena: Arena): Promise<Kernels> {
-  return new WasmKernels(arena, await instantiateWasm(arena));
+/** The wasm kernels for this thread and `arena` (which must be a wasm arena), from `file` (default the build's). */
+export async function createWasmKernels(arena: Arena, file = wasmPath()): Promise<Kernels> {
+  return new WasmKernels(arena, await instantiateWasm(arena, file));
 }

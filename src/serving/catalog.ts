@@ -4,8 +4,9 @@
  * background; while the store is down the last copy stays in use. Items absent from the
  * table count as active and without a category (a model may know items before the catalog).
  */
+
+import type { Logger } from '../logger.js';
 import type { Stores } from '../stores/index.js';
-import type { StoreLogger } from '../stores/logger.js';
 import type { CircuitBreaker } from './breaker.js';
 import { Refresher } from './refresher.js';
 
@@ -25,7 +26,7 @@ export class Catalog {
   constructor(
     private readonly db: Stores['db'],
     private readonly breaker: CircuitBreaker,
-    logger: StoreLogger,
+    logger: Logger,
   ) {
     this.refresher = new Refresher(() => this.refresh(), logger, {
       firstFailed: 'catalog not loaded; serving without categories',

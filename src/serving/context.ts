@@ -1,8 +1,8 @@
 /** The parts of one running server that the route modules share (built in server.ts). */
-import type { ServingConfig } from '../config.js';
+import type { ServingConfig } from '../config/index.js';
+import type { Logger } from '../logger.js';
 import type { ActiveModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
-import type { StoreLogger } from '../stores/logger.js';
 import type { AnswerWriter } from './answer-writer.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { Catalog } from './catalog.js';
@@ -20,7 +20,7 @@ export interface Serving {
   config: ServingConfig;
   stores: Stores;
   models: ActiveModel;
-  logger: StoreLogger;
+  logger: Logger;
   metrics: ServingMetrics;
   breakers: { db: CircuitBreaker; cache: CircuitBreaker; bus: CircuitBreaker };
   l0: L0Cache;

@@ -7,8 +7,9 @@
  * size cap. Around the handler: access control (API keys), rate limiting, CORS, JSON errors
  * and per-route metrics. No handler can throw past this file.
  */
+
+import type { Logger } from '../logger.js';
 import { StoreError } from '../stores/errors.js';
-import type { StoreLogger } from '../stores/logger.js';
 import type { ApiKeys } from './api-keys.js';
 import { CallTimeoutError, CircuitOpenError } from './breaker.js';
 import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type CorsPolicy } from './cors.js';
@@ -46,7 +47,7 @@ export interface RouteSpec {
 export interface HttpKitOptions {
   app: TemplatedApp;
   metrics: ServingMetrics;
-  logger: StoreLogger;
+  logger: Logger;
   keys: ApiKeys;
   /** Requests with a valid key, per key. */
   keyLimiter: RateLimiter;
@@ -184,7 +185,7 @@ export class RequestContext {
 
 export class HttpKit {
   readonly metrics: ServingMetrics;
-  readonly logger: StoreLogger;
+  readonly logger: Logger;
 
   constructor(private readonly opts: HttpKitOptions) {
     this.metrics = opts.metrics;

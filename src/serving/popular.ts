@@ -4,8 +4,9 @@
  * down — the active model's most interacted items in training. Recomputed in the background
  * every few seconds, so answering costs nothing on the request path.
  */
+
+import type { Logger } from '../logger.js';
 import type { Stores } from '../stores/index.js';
-import type { StoreLogger } from '../stores/logger.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ModelView, Ranked } from './model-view.js';
 import { Refresher } from './refresher.js';
@@ -22,7 +23,7 @@ export class PopularItems {
     private readonly db: Stores['db'],
     private readonly breaker: CircuitBreaker,
     private readonly view: () => ModelView | null,
-    logger: StoreLogger,
+    logger: Logger,
   ) {
     this.refresher = new Refresher(() => this.refresh(), logger, {
       firstFailed: "popular items not loaded; using the model's",

@@ -6,8 +6,9 @@
  * follows an answer within moments finds its user among the queued rows, before the row
  * lands in the store.
  */
+
+import type { Logger } from '../logger.js';
 import type { Stores } from '../stores/index.js';
-import type { StoreLogger } from '../stores/logger.js';
 import type { Source } from './answers.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
@@ -153,7 +154,7 @@ export class RecLog {
     private readonly db: Stores['db'],
     private readonly breaker: CircuitBreaker,
     private readonly metrics: ServingMetrics,
-    private readonly logger: StoreLogger,
+    private readonly logger: Logger,
     private readonly opts: RecLogOptions = {},
   ) {
     const maxQueue = Math.max(0, opts.maxQueue ?? 20_000);

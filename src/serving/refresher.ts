@@ -2,14 +2,14 @@
  * Background reload of data the request path reads from memory (catalog, popular items):
  * load once at start, then every `everyMs`; a failed load keeps the last copy.
  */
-import type { StoreLogger } from '../stores/logger.js';
+import type { Logger } from '../logger.js';
 
 export class Refresher {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly refresh: () => Promise<void>,
-    private readonly logger: StoreLogger,
+    private readonly logger: Logger,
     private readonly messages: { firstFailed: string; laterFailed: string },
   ) {}
 

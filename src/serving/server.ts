@@ -12,11 +12,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../compute/kernels.js';
-import type { RecsysConfig } from '../config.js';
+import type { RecsysConfig } from '../config/index.js';
 import { MAX_ID_LENGTH, parseUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
+import type { Logger } from '../logger.js';
 import type { ActiveModel, LoadedModel } from '../model/active.js';
 import type { Stores } from '../stores/index.js';
-import type { StoreLogger } from '../stores/logger.js';
 import { AnswerWriter } from './answer-writer.js';
 import { ApiKeys } from './api-keys.js';
 import { CircuitBreaker } from './breaker.js';
@@ -50,7 +50,7 @@ export interface ServerDeps {
   /** The model to serve; the server follows its changes (and clears L0 on each). */
   models: ActiveModel;
   /** pino logger (or anything with its error/warn/info/debug). */
-  logger: StoreLogger;
+  logger: Logger;
   /** Kernels for fold-in and similar-items scoring. */
   backend: BackendName;
   /** Trains and publishes a model; POST /v1/admin/train answers 501 without it. */

@@ -6,7 +6,8 @@
  * fails, the others are closed again and one error lists every failure.
  */
 import path from 'node:path';
-import type { RecsysConfig } from '../config.js';
+import type { RecsysConfig } from '../config/index.js';
+import { defaultLogger, type Logger } from '../logger.js';
 import { openKafkaBus } from './bus/kafka.js';
 import type { BusPolicy } from './bus/policy.js';
 import type { EventBus } from './bus/port.js';
@@ -15,7 +16,6 @@ import { openMemoryCache } from './cache/memory.js';
 import type { Cache } from './cache/port.js';
 import { openRedisCache } from './cache/redis.js';
 import { StoresOpenError } from './errors.js';
-import { defaultLogger, type StoreLogger } from './logger.js';
 import { openLocalObjects } from './objects/local.js';
 import { openMinioObjects } from './objects/minio.js';
 import type { ObjectStore } from './objects/port.js';
@@ -34,7 +34,7 @@ export interface Stores {
 }
 
 export interface OpenStoresOptions {
-  logger?: StoreLogger;
+  logger?: Logger;
   /** Apply pending migrations after connecting (default true; `recsys migrate` does it explicitly). */
   migrate?: boolean;
   /** Delivery attempts and retention of the event bus, the same for either adapter (defaults: 5, 7 days). */
@@ -48,6 +48,11 @@ export async function openStores(config: RecsysConfig, opts: OpenStoresOptions =
   const logger = opts.logger ?? defaultLogger();
   const services = config.mode === 'services';
   const timeout = config.connectTimeoutMs;
+  const busPolicy: BusPolicy = {
+    maxAttempts: config.bus.maxAttempts,
+    retentionMs: config.bus.retentionHours * 3_600_000,
+    ...opts.bus,
+  };
 
   const dbReady = (async () => {
     const db = services
@@ -69,12 +74,12 @@ export async function openStores(config: RecsysConfig, opts: OpenStoresOptions =
   const busReady = services
     ? openKafkaBus({
         brokers: config.kafkaBrokers,
-        partitions: config.busPartitions,
+        partitions: config.bus.partitions,
         connectTimeoutMs: timeout,
-        ...opts.bus,
+        ...busPolicy,
         logger,
       })
-    : dbReady.then((db) => openTableBus({ db, partitions: config.busPartitions, ...opts.bus, logger }));
+    : dbReady.then((db) => openTableBus({ db, partitions: config.bus.partitions, ...busPolicy, logger }));
   const objectsReady = services
     ? openMinioObjects({ ...config.s3!, connectTimeoutMs: timeout })
     : openLocalObjects({ dir: path.join(config.dataDir, 'objects') });

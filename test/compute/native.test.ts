@@ -901,17 +901,10 @@ describe('native kernels', () => {
 
 describe('native backend loader', () => {
   it('says how to build the addon when it is missing', () => {
-    const saved = process.env.RECSYS_NATIVE_ADDON;
-    process.env.RECSYS_NATIVE_ADDON = '/nonexistent/recsys-native.node';
-    try {
-      assert.throws(
-        () => nativeAddonPath(),
-        (err: Error) =>
-          err instanceof NativeNotBuiltError && /not built.*npm run build:native/.test(err.message),
-      );
-    } finally {
-      if (saved === undefined) delete process.env.RECSYS_NATIVE_ADDON;
-      else process.env.RECSYS_NATIVE_ADDON = saved;
-    }
+    assert.throws(
+      () => nativeAddonPath('/nonexistent/recsys-native.node'),
+      (err: Error) =>
+        err instanceof NativeNotBuiltError && /not built.*npm run build:native/.test(err.message),
+    );
   });
 });

@@ -1,7 +1,7 @@
 // The users/items registry on the embedded relational store: dense idx given once per id.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { registerIds } from '../../src/data/id-rows.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
 import { tempDir } from '../helpers.js';

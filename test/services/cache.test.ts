@@ -1,6 +1,7 @@
 // Cache contract on Redis; keys and channels live in a namespace unique to the run.
+
+import { silentLogger } from '../../src/logger.js';
 import { openRedisCache } from '../../src/stores/cache/redis.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { cacheContract } from '../stores/contract/cache.js';
 import { uid } from '../stores/support/wait.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';

@@ -3,9 +3,9 @@
 // adapter works again once the server is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
 import { openRedisCache } from '../../src/stores/cache/redis.js';
 import { StoreUnavailableError } from '../../src/stores/errors.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { timed, uid, waitFor } from '../stores/support/wait.js';

@@ -1,6 +1,6 @@
 // Relational store contract on PostgreSQL; each harness works in a fresh schema of recsys_test.
 import pg from 'pg';
-import { silentLogger } from '../../src/stores/logger.js';
+import { silentLogger } from '../../src/logger.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { relationalContract } from '../stores/contract/relational.js';
 import { uid } from '../stores/support/wait.js';

@@ -4,10 +4,10 @@
 // does the same in embedded mode.)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
 import { publishModel } from '../../src/model/registry.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { launch } from '../cli/launch.js';
 import { API_KEY, trainModel } from '../serving/fixture.js';
 import { uid } from '../stores/support/wait.js';

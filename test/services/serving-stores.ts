@@ -1,6 +1,8 @@
 // What the serving tests on the real servers share: the app's environment in services mode,
 // the four stores opened on a fresh PostgreSQL schema and Redis namespace (optionally through
 // proxies the test can take away), and reading a user's events back from Kafka.
+
+import { silentLogger } from '../../src/logger.js';
 import { openKafkaBus } from '../../src/stores/bus/kafka.js';
 import { openRedisCache } from '../../src/stores/cache/redis.js';
 import {
@@ -10,7 +12,6 @@ import {
   migrate,
   type Stores,
 } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { uid, waitFor } from '../stores/support/wait.js';

@@ -3,7 +3,8 @@
 // the store timeout; the circuit breaker then answers at once; everything recovers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
 import type { Cache } from '../../src/stores/cache/port.js';
 import {
   openStores,
@@ -11,7 +12,6 @@ import {
   type Stores,
   StoreUnavailableError,
 } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { tempDir } from '../helpers.js';
 import { timed, waitFor } from '../stores/support/wait.js';
 import { call, type Fixture, keyed, startFixture } from './fixture.js';

@@ -2,8 +2,9 @@
 // services stores given by the caller), a small implicit model trained in-process and
 // published through the registry, a catalog with categories, and helpers for HTTP calls.
 import { ComputePool } from '../../src/compute/pool.js';
-import { loadConfig, type RecsysConfig } from '../../src/config.js';
+import { loadConfig, type RecsysConfig } from '../../src/config/index.js';
 import { plantedLowRank, powerLawImplicit } from '../../src/data/synthetic.js';
+import { silentLogger } from '../../src/logger.js';
 import { ActiveModel } from '../../src/model/active.js';
 import { fitAls } from '../../src/model/fit.js';
 import type { AlsModel } from '../../src/model/model.js';
@@ -11,7 +12,6 @@ import { DEFAULT_PARAMS } from '../../src/model/params.js';
 import { publishModel } from '../../src/model/registry.js';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/serving/index.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { tempDir } from '../helpers.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';

@@ -1,10 +1,10 @@
 // Similar items, popular items and anonymous sessions (fold-in), end to end.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
 import { CircuitBreaker } from '../../src/serving/breaker.js';
 import { Catalog } from '../../src/serving/catalog.js';
 import { ModelView } from '../../src/serving/model-view.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { waitFor } from '../stores/support/wait.js';
 import {
   call,

@@ -3,13 +3,13 @@
 // user of an answer still queued, and a failed write frees its rows and counts them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
 import { AnswerWriter } from '../../src/serving/answer-writer.js';
 import { CircuitBreaker } from '../../src/serving/breaker.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
 import { PreparedAnswer } from '../../src/serving/prepared-answer.js';
 import { RecIds } from '../../src/serving/rec-ids.js';
 import { RecLog } from '../../src/serving/rec-log.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { migrate } from '../../src/stores/relational/migrate.js';
 import { openPglite } from '../../src/stores/relational/pglite.js';
 import type { RelationalStore } from '../../src/stores/relational/port.js';

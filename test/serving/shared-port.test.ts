@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
 import { type RunningServer, startServer } from '../../src/serving/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { type Fixture, startFixture } from './fixture.js';
 
 function freePort(): Promise<number> {

@@ -1,8 +1,8 @@
 // Event bus contract on the event-log table in PGlite (embedded mode), plus lease expiry.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { silentLogger } from '../../src/logger.js';
 import { openTableBus, type TableBusOptions } from '../../src/stores/bus/table-bus.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { migrate } from '../../src/stores/relational/migrate.js';
 import { openPglite } from '../../src/stores/relational/pglite.js';
 import { tempDir } from '../helpers.js';

@@ -1,6 +1,7 @@
 // Cache contract on the in-process LRU (embedded mode).
+
+import { silentLogger } from '../../src/logger.js';
 import { openMemoryCache } from '../../src/stores/cache/memory.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { cacheContract } from './contract/cache.js';
 
 cacheContract('in-process LRU', async () => {

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
 import { openKafkaBus } from '../../src/stores/bus/kafka.js';
 import { openRedisCache } from '../../src/stores/cache/redis.js';
 import { StoreError, StoresOpenError, StoreUnavailableError } from '../../src/stores/errors.js';
 import { openStores } from '../../src/stores/index.js';
-import { silentLogger } from '../../src/stores/logger.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { tempDir } from '../helpers.js';

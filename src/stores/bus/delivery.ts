@@ -12,7 +12,7 @@
  * State is per partition and keyed by the batch's first offset, so a partition that moved to
  * another member and back starts over wherever the group's committed offset then is.
  */
-import type { StoreLogger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 import { deadLetterTopic, encodeDeadLetter, reasonOf } from './dead-letter.js';
 import type { Batch, BatchContext, BusMessage, ConsumeOptions, OutgoingMessage } from './port.js';
 
@@ -24,7 +24,7 @@ export interface DeliveryDeps {
   publish: (topic: string, messages: readonly OutgoingMessage[]) => Promise<void>;
   /** Handler failures and failed dead-letter writes (the consumer logs them and calls onError). */
   report: (err: unknown) => void;
-  logger: StoreLogger;
+  logger: Logger;
 }
 
 interface Pending {

@@ -6,7 +6,7 @@
  * first offset after a pause.
  */
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { StoreLogger } from '../logger.js';
+import type { Logger as Logger } from '../../logger.js';
 import { sleep } from '../timeout.js';
 import { Delivery, type DeliveryDeps } from './delivery.js';
 import { toBusError } from './kafka-errors.js';
@@ -26,7 +26,7 @@ export async function startKafkaConsumer(
   opts: ConsumeOptions,
   timing: KafkaConsumerTiming,
   address: string,
-  logger: StoreLogger,
+  logger: Logger,
   deadLetters: Pick<DeliveryDeps, 'maxAttempts' | 'publish'>,
 ): Promise<Consumer> {
   const ctx = { store: 'event bus' as const, address };

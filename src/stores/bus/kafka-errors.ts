@@ -1,5 +1,6 @@
 /** Maps kafkajs errors onto the typed store errors, and kafkajs logs onto the store logger. */
 import { type LogEntry, logLevel } from 'kafkajs';
+import type { Logger as Logger } from '../../logger.js';
 import {
   isNetworkError,
   messageOf,
@@ -8,7 +9,6 @@ import {
   type StoreErrorContext,
   StoreUnavailableError,
 } from '../errors.js';
-import type { StoreLogger } from '../logger.js';
 
 const CONFIG_TYPES =
   /SASL|AUTHORIZATION|AUTHENTICATION|INVALID_REPLICATION_FACTOR|INVALID_PARTITIONS|POLICY_VIOLATION/;
@@ -39,7 +39,7 @@ export function toBusError(err: unknown, ctx: Omit<StoreErrorContext, 'cause'>):
 }
 
 /** kafkajs logCreator: its ERROR lines are mostly retries it recovers from, so they log as warnings. */
-export function kafkaLogCreator(logger: StoreLogger) {
+export function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;

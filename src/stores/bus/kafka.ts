@@ -6,8 +6,8 @@
  * own settings (change them with kafka-configs).
  */
 import { type Admin, Kafka, Partitioners, type Producer } from 'kafkajs';
+import { defaultLogger, type Logger } from '../../logger.js';
 import { StoreClosedError, StoreUnavailableError } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import { sleep, withTimeout } from '../timeout.js';
 import { deadLetterTopic } from './dead-letter.js';
 import { type KafkaConsumerTiming, startKafkaConsumer } from './kafka-consumer.js';
@@ -21,7 +21,7 @@ export interface KafkaBusOptions extends Partial<KafkaConsumerTiming>, BusPolicy
   partitions: number;
   clientId?: string;
   connectTimeoutMs?: number;
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -47,7 +47,7 @@ class KafkaBus implements EventBus {
   private readonly kafka: Kafka;
   private readonly admin: Admin;
   private readonly producer: Producer;
-  private readonly logger: StoreLogger;
+  private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private readonly timing: KafkaConsumerTiming;
   private readonly topics = new Map<string, Promise<void>>();

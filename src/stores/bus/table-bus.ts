@@ -8,8 +8,8 @@
  * offsets ≥ its own, and offsets never go back). Several processes pruning the same log is harmless.
  */
 import { EventEmitter } from 'node:events';
+import { defaultLogger, type Logger } from '../../logger.js';
 import { StoreClosedError } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import type { RelationalStore } from '../relational/port.js';
 import { deadLetterTopic } from './dead-letter.js';
 import { partitionFor } from './partitioner.js';
@@ -24,7 +24,7 @@ export interface TableBusOptions extends Partial<TableConsumerTiming>, BusPolicy
   partitions: number;
   /** How often the bus deletes messages past retentionMs (default: hourly, or retentionMs if shorter). */
   pruneIntervalMs?: number;
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 export interface TableEventBus extends EventBus {
@@ -43,7 +43,7 @@ class TableBus implements TableEventBus {
   readonly address: string;
   private readonly db: RelationalStore;
   private readonly timing: TableConsumerTiming;
-  private readonly logger: StoreLogger;
+  private readonly logger: Logger;
   private readonly partitionCounts = new Map<string, number>();
   /** Emits the topic name after each publish, so consumers in this process wake at once. */
   private readonly appended = new EventEmitter().setMaxListeners(0);

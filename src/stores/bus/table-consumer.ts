@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import type { StoreLogger } from '../logger.js';
+import type { Logger as Logger } from '../../logger.js';
 import type { Queryable } from '../relational/port.js';
 import { sleep } from '../timeout.js';
 import { Delivery, type DeliveryDeps } from './delivery.js';
@@ -50,7 +50,7 @@ export class TableConsumer implements Consumer {
     partitions: number,
     private readonly timing: TableConsumerTiming,
     private readonly appended: EventEmitter,
-    private readonly logger: StoreLogger,
+    private readonly logger: Logger,
     deadLetters: Pick<DeliveryDeps, 'maxAttempts' | 'publish'>,
   ) {
     this.delivery = new Delivery({

@@ -1,14 +1,14 @@
 /** Cache in this process's memory (embedded mode): lru-cache, with pub/sub between this instance's subscribers. */
 import { LRUCache } from 'lru-cache';
+import { defaultLogger, type Logger } from '../../logger.js';
 import { StoreClosedError } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import type { Cache, CacheEntry, MessageHandler } from './port.js';
 import { Subscribers } from './subscribers.js';
 
 export interface MemoryCacheOptions {
   /** Most entries kept; the least recently used go first. */
   maxEntries?: number;
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 export function openMemoryCache(opts: MemoryCacheOptions = {}): Cache {

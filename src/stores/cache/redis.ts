@@ -1,5 +1,6 @@
 /** Cache on a Redis server through ioredis (services mode). */
 import { Redis, type RedisOptions } from 'ioredis';
+import { defaultLogger, type Logger } from '../../logger.js';
 import { describeUrl } from '../address.js';
 import {
   messageOf,
@@ -9,7 +10,6 @@ import {
   type StoreErrorContext,
   StoreUnavailableError,
 } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import { withTimeout } from '../timeout.js';
 import type { Cache, CacheEntry, MessageHandler } from './port.js';
 import { Subscribers } from './subscribers.js';
@@ -21,7 +21,7 @@ export interface RedisCacheOptions {
   commandTimeoutMs?: number;
   /** Prepended to every key and channel, so several apps (or test runs) can share one server. */
   namespace?: string;
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 export async function openRedisCache(opts: RedisCacheOptions): Promise<Cache> {
@@ -36,7 +36,7 @@ class RedisCache implements Cache {
   private subscriber: Redis | undefined;
   private subscriberReady: Promise<Redis> | undefined;
   private readonly subscribers: Subscribers;
-  private readonly logger: StoreLogger;
+  private readonly logger: Logger;
   private readonly namespace: string;
   private readonly connectTimeoutMs: number;
   private closed = false;

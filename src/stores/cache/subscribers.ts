@@ -1,11 +1,11 @@
 /** Handler bookkeeping shared by both cache adapters: channel → handlers, with safe dispatch. */
-import type { StoreLogger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 import type { MessageHandler } from './port.js';
 
 export class Subscribers {
   private readonly byChannel = new Map<string, Set<MessageHandler>>();
 
-  constructor(private readonly logger: StoreLogger) {}
+  constructor(private readonly logger: Logger) {}
 
   /** Adds a handler; true when it is the channel's first (the adapter must subscribe). */
   add(channel: string, handler: MessageHandler): boolean {

@@ -1,8 +1,8 @@
 /** Relational store on a PostgreSQL server through a pg Pool (services mode). */
 import pg from 'pg';
+import { defaultLogger, type Logger } from '../../logger.js';
 import { describeUrl } from '../address.js';
 import { StoreClosedError } from '../errors.js';
-import { defaultLogger, type StoreLogger } from '../logger.js';
 import { copyChunks, copyTarget } from './copy-text.js';
 import { CopyFromQuery } from './pg-copy.js';
 import type { Queryable, QueryResult, RelationalStore } from './port.js';
@@ -15,7 +15,7 @@ export interface PostgresOptions {
   poolSize?: number;
   /** Schema to work in (tests use a fresh one per run); default: the server's search_path. */
   schema?: string;
-  logger?: StoreLogger;
+  logger?: Logger;
 }
 
 type TypeId = Parameters<typeof pg.types.getTypeParser>[0];
@@ -47,7 +47,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<RelationalSto
 class PostgresStore implements RelationalStore {
   readonly address: string;
   private readonly pool: pg.Pool;
-  private readonly logger: StoreLogger;
+  private readonly logger: Logger;
   private closed = false;
 
   constructor(opts: PostgresOptions) {

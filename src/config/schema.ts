@@ -1,0 +1,217 @@
+/**
+ * Every setting, declared once: environment name, file key (its path in this tree), kind
+ * (type, bounds), default and description. Loading, validation, the RecsysConfig type and the
+ * README's table (`npm run docs:config`) all follow from this tree, so adding a setting is one
+ * entry here.
+ */
+import { DEFAULT_EVENT_WEIGHTS, EVENT_TYPES } from '../events/types.js';
+import {
+  brokers,
+  bucket,
+  eventWeights,
+  filePath,
+  flag,
+  integer,
+  list,
+  number,
+  oneOf,
+  subsetOf,
+  text,
+  url,
+} from './kinds.js';
+import { derived, type SchemaTree, setting } from './setting.js';
+
+export const MODES = ['embedded', 'services'] as const;
+export const READINESS_CHECKS = ['db', 'cache', 'bus', 'model'] as const;
+export const BACKEND_NAMES = ['native', 'wasm', 'js'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SCHEMA = {
+  mode: setting(oneOf(MODES), {
+    env: 'RECSYS_MODE',
+    default: 'embedded',
+    description:
+      'embedded: one process on PGlite, an in-process cache, a table bus and a local folder; services: PostgreSQL, Redis, Kafka and S3',
+  }),
+  dataDir: setting(filePath(), {
+    env: 'RECSYS_DATA_DIR',
+    default: './data',
+    description:
+      "embedded mode's files (`<dataDir>/pg`, `<dataDir>/objects`), relative to the working directory; also `--data-dir`",
+  }),
+  databaseUrl: setting(url(['postgres:', 'postgresql:']), {
+    env: 'DATABASE_URL',
+    default: null,
+    servicesOnly: true,
+    description: 'the PostgreSQL database',
+  }),
+  redisUrl: setting(url(['redis:', 'rediss:']), {
+    env: 'REDIS_URL',
+    default: null,
+    servicesOnly: true,
+    description: 'the Redis server (cache and pub/sub)',
+  }),
+  kafkaBrokers: setting(brokers(), {
+    env: 'KAFKA_BROKERS',
+    default: [],
+    servicesOnly: true,
+    description: 'the Kafka brokers',
+  }),
+  s3: {
+    endpoint: setting(url(['http:', 'https:']), {
+      env: 'S3_ENDPOINT',
+      default: null,
+      servicesOnly: true,
+      description: 'MinIO or any S3',
+    }),
+    accessKey: setting(text(), {
+      env: 'S3_ACCESS_KEY',
+      default: null,
+      servicesOnly: true,
+      description: 'object store access key',
+    }),
+    secretKey: setting(text(), {
+      env: 'S3_SECRET_KEY',
+      default: null,
+      servicesOnly: true,
+      description: 'object store secret key',
+    }),
+    bucket: setting(bucket(), {
+      env: 'S3_BUCKET',
+      default: null,
+      servicesOnly: true,
+      description: 'bucket for the archive and models',
+    }),
+  },
+  connectTimeoutMs: setting(integer(100, 600_000), {
+    env: 'RECSYS_CONNECT_TIMEOUT_MS',
+    default: 5000,
+    description: 'bound on reaching any server at start; an unreachable one fails with its name and address',
+  }),
+  bus: {
+    partitions: setting(integer(1, 1024), {
+      env: 'RECSYS_BUS_PARTITIONS',
+      default: 8,
+      description: 'partitions of the interactions topic when the bus creates it',
+    }),
+    maxAttempts: setting(integer(1, 1000), {
+      env: 'RECSYS_BUS_MAX_ATTEMPTS',
+      default: 5,
+      description: 'delivery attempts of a batch before its messages go to the dead letter',
+    }),
+    retentionHours: setting(number(0, 8760, { exclusiveMin: true }), {
+      env: 'RECSYS_BUS_RETENTION_HOURS',
+      default: 168,
+      description:
+        'how long the event bus keeps messages, read or not: the embedded table is pruned hourly, Kafka topics the app creates get it as retention.ms',
+    }),
+  },
+  events: {
+    weights: setting(eventWeights(), {
+      env: 'RECSYS_EVENT_WEIGHTS',
+      default: DEFAULT_EVENT_WEIGHTS,
+      description: `implicit weight per event type (${EVENT_TYPES.join(', ')}), e.g. \`view=1,dismiss=-2\` (file: an object); types left out keep their default; 0 drops a type`,
+    }),
+  },
+  serving: {
+    apiKeys: setting(list(), {
+      env: 'RECSYS_API_KEYS',
+      default: [],
+      description:
+        'keys accepted in `x-api-key` by the event, feedback and admin endpoints (held as SHA-256 hashes); empty: those endpoints are open, with a warning',
+    }),
+    publicReads: setting(flag(), {
+      env: 'RECSYS_PUBLIC_READS',
+      default: true,
+      description: 'read endpoints (recommendations, similar, popular, stream) answer without a key',
+    }),
+    rateLimit: setting(number(0, 1e9), {
+      env: 'RECSYS_RATE_LIMIT',
+      default: 1000,
+      description: 'token bucket per API key: requests per second (0 = off)',
+    }),
+    rateBurst: setting(number(1, 1e9), {
+      env: 'RECSYS_RATE_BURST',
+      default: derived('2 × rate limit (at least 1)', (get) =>
+        Math.max(1, 2 * (get('serving.rateLimit') as number)),
+      ),
+      description: "the token bucket's burst",
+    }),
+    ipRateLimit: setting(number(0, 1e9), {
+      env: 'RECSYS_IP_RATE_LIMIT',
+      default: 0,
+      description:
+        'the same per client address for requests without a valid key (0 = off: behind a load balancer every client shares its address unless `RECSYS_TRUSTED_PROXIES` says how to find it)',
+    }),
+    trustedProxies: setting(integer(0, 16), {
+      env: 'RECSYS_TRUSTED_PROXIES',
+      default: 0,
+      description:
+        "proxies in front that append the client's address to `X-Forwarded-For`; with N the client is the N-th address from the right (0: the socket's address)",
+    }),
+    corsOrigins: setting(list(), {
+      env: 'RECSYS_CORS_ORIGINS',
+      default: [],
+      description: 'origins allowed by CORS (`*` for any; empty: no CORS headers)',
+    }),
+    maxBodyBytes: setting(integer(64, 1 << 30), {
+      env: 'RECSYS_MAX_BODY_BYTES',
+      default: 1 << 20,
+      description: 'largest request body accepted; larger ones get 413',
+    }),
+    l0Size: setting(integer(0, 1e8), {
+      env: 'RECSYS_L0_SIZE',
+      default: 50_000,
+      description: 'in-process cache of serialized answers: users kept (0 = off)',
+    }),
+    l0TtlMs: setting(integer(1, 86_400_000), {
+      env: 'RECSYS_L0_TTL_MS',
+      default: 5000,
+      description: "in-process cache's time to live",
+    }),
+    l1TtlMs: setting(integer(1, 30 * 86_400_000), {
+      env: 'RECSYS_L1_TTL_MS',
+      default: 600_000,
+      description: "time to live of a user's candidates in the shared cache",
+    }),
+    storeTimeoutMs: setting(integer(1, 600_000), {
+      env: 'RECSYS_STORE_TIMEOUT_MS',
+      default: 1000,
+      description: 'bound on one cache or database call on the request path',
+    }),
+    readyRequires: setting(subsetOf(READINESS_CHECKS), {
+      env: 'RECSYS_READY_REQUIRES',
+      default: [...READINESS_CHECKS],
+      description:
+        'what `/readyz` needs to answer 200; with fewer it answers 200 `degraded` while only the others are missing',
+    }),
+  },
+  compute: {
+    backend: setting(oneOf(BACKEND_NAMES), {
+      env: 'RECSYS_BACKEND',
+      default: null,
+      description: 'compute kernels; `--backend` overrides; none: the fastest that loads (native, wasm, js)',
+    }),
+    wasm: setting(filePath(), {
+      env: 'RECSYS_WASM',
+      default: null,
+      description: 'the wasm kernels to load instead of `assembly/build/recsys.wasm`',
+    }),
+    nativeAddon: setting(filePath(), {
+      env: 'RECSYS_NATIVE_ADDON',
+      default: null,
+      description: 'the native addon to load instead of `native/index.<platform>.node`',
+    }),
+  },
+  logLevel: setting(oneOf(LOG_LEVELS), {
+    env: 'RECSYS_LOG_LEVEL',
+    default: 'info',
+    description: 'log level (pino, on stderr)',
+  }),
+  debug: setting(flag(), {
+    env: 'RECSYS_DEBUG',
+    default: false,
+    description: "the CLI prints a failed command's stack trace",
+  }),
+} satisfies SchemaTree;
