@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { deadLetterTopic } from '../../src/stores/bus/dead-letter.js';
 import { silentLogger } from '../../src/logger.js';
+import { deadLetterTopic } from '../../src/stores/bus/dead-letter.js';
 import { openKafkaBus } from '../../src/stores/bus/kafka.js';
 import type { EventBus } from '../../src/stores/bus/port.js';
 import { BUS_PARTITIONS, busContract } from '../stores/contract/bus.js';

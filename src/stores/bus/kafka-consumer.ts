@@ -6,7 +6,7 @@
  * first offset after a pause.
  */
 import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { Logger as Logger } from '../../logger.js';
+import type { Logger } from '../../logger.js';
 import { sleep } from '../timeout.js';
 import { Delivery, type DeliveryDeps } from './delivery.js';
 import { toBusError } from './kafka-errors.js';

@@ -1,6 +1,6 @@
 /** Maps kafkajs errors onto the typed store errors, and kafkajs logs onto the store logger. */
 import { type LogEntry, logLevel } from 'kafkajs';
-import type { Logger as Logger } from '../../logger.js';
+import type { Logger } from '../../logger.js';
 import {
   isNetworkError,
   messageOf,

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import type { Logger as Logger } from '../../logger.js';
+import type { Logger } from '../../logger.js';
 import type { Queryable } from '../relational/port.js';
 import { sleep } from '../timeout.js';
 import { Delivery, type DeliveryDeps } from './delivery.js';
