@@ -6,7 +6,6 @@
  */
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
-import type { CircuitBreaker } from './breaker.js';
 import { Refresher } from './refresher.js';
 
 interface ItemInfo {
@@ -24,7 +23,6 @@ export class Catalog {
 
   constructor(
     private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
     logger: StoreLogger,
   ) {
     this.refresher = new Refresher(() => this.refresh(), logger, {
@@ -34,10 +32,8 @@ export class Catalog {
   }
 
   async refresh(): Promise<void> {
-    const { rows } = await this.breaker.run(() =>
-      this.db.query<{ item_id: string; category: string | null; active: boolean }>(
-        'SELECT item_id, category, active FROM items',
-      ),
+    const { rows } = await this.db.query<{ item_id: string; category: string | null; active: boolean }>(
+      'SELECT item_id, category, active FROM items',
     );
     const next = new Map<string, ItemInfo>();
     const categories = new Set<string>();

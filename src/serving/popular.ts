@@ -6,7 +6,6 @@
  */
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
-import type { CircuitBreaker } from './breaker.js';
 import type { ModelView, Ranked } from './model-view.js';
 import { Refresher } from './refresher.js';
 
@@ -20,7 +19,6 @@ export class PopularItems {
 
   constructor(
     private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
     private readonly view: () => ModelView | null,
     logger: StoreLogger,
   ) {
@@ -31,13 +29,11 @@ export class PopularItems {
   }
 
   async refresh(): Promise<void> {
-    const { rows } = await this.breaker.run(() =>
-      this.db.query<{ item_id: string; n: number }>(
-        `SELECT item_id, count(*)::int AS n FROM rt_user_interactions
-          WHERE ts > now() - interval '24 hours' AND type <> 'dismiss'
-          GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1`,
-        [POPULAR_DEPTH],
-      ),
+    const { rows } = await this.db.query<{ item_id: string; n: number }>(
+      `SELECT item_id, count(*)::int AS n FROM rt_user_interactions
+        WHERE ts > now() - interval '24 hours' AND type <> 'dismiss'
+        GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1`,
+      [POPULAR_DEPTH],
     );
     this.recent = { items: rows.map((r) => r.item_id), scores: rows.map((r) => r.n) };
   }

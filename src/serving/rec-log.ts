@@ -9,7 +9,6 @@
 import type { Stores } from '../stores/index.js';
 import type { StoreLogger } from '../stores/logger.js';
 import type { Source } from './answers.js';
-import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
 import { REC_ID_LENGTH as ID, type RecIdSource } from './rec-ids.js';
 
@@ -151,7 +150,6 @@ export class RecLog {
 
   constructor(
     private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
     private readonly metrics: ServingMetrics,
     private readonly logger: StoreLogger,
     private readonly opts: RecLogOptions = {},
@@ -241,7 +239,7 @@ export class RecLog {
       const size = Math.min(ring.count, this.batch);
       const started = performance.now();
       try {
-        await this.breaker.run(() => this.db.copyRows('recommendation_logs', COLUMNS, yielding(ring, size)));
+        await this.db.copyRows('recommendation_logs', COLUMNS, yielding(ring, size));
         this.metrics.recLogWritten.inc(size);
         const took = performance.now() - started;
         this.nextWrite = performance.now() + took * (1 / this.maxShare - 1);
@@ -259,7 +257,7 @@ export class RecLog {
     }
   }
 
-  /** Stops the timer and writes what is left (bounded by the breaker's timeout). */
+  /** Stops the timer and writes what is left (bounded by the store's timeout, when it is wrapped). */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     while (this.flushing) await this.flushing;

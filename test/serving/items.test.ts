@@ -1,7 +1,6 @@
 // Similar items, popular items and anonymous sessions (fold-in), end to end.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CircuitBreaker } from '../../src/serving/breaker.js';
 import { Catalog } from '../../src/serving/catalog.js';
 import { ModelView } from '../../src/serving/model-view.js';
 import { silentLogger } from '../../src/stores/logger.js';
@@ -178,7 +177,7 @@ describe('item endpoints', () => {
   });
 
   it('catalog exclusions: unknown categories build and cache nothing; known ones are cached per catalog load', async () => {
-    const catalog = new Catalog(f.stores.db, new CircuitBreaker('db', { timeoutMs: 5000 }), silentLogger);
+    const catalog = new Catalog(f.stores.db, silentLogger);
     await catalog.refresh();
     const view = new ModelView(f.models.current()!, 'js', catalog);
     const m = f.model;

@@ -48,11 +48,9 @@ export function eventRoutes(kit: HttpKit, s: Serving): void {
         bad,
       );
     }
-    await s.breakers.bus.run(() =>
-      s.stores.bus.publish(
-        INTERACTIONS_TOPIC,
-        events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
-      ),
+    await s.stores.bus.publish(
+      INTERACTIONS_TOPIC,
+      events.map((e) => ({ key: e.user_id, value: JSON.stringify(e) })),
     );
     s.metrics.eventsAccepted.inc(events.length);
     ctx.json(202, { accepted: events.length, event_ids: events.map((e) => e.event_id) });
