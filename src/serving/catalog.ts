@@ -7,7 +7,6 @@
 
 import type { Logger } from '../logger.js';
 import type { Stores } from '../stores/index.js';
-import type { CircuitBreaker } from './breaker.js';
 import { Refresher } from './refresher.js';
 
 interface ItemInfo {
@@ -25,7 +24,6 @@ export class Catalog {
 
   constructor(
     private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
     logger: Logger,
   ) {
     this.refresher = new Refresher(() => this.refresh(), logger, {
@@ -35,10 +33,8 @@ export class Catalog {
   }
 
   async refresh(): Promise<void> {
-    const { rows } = await this.breaker.run(() =>
-      this.db.query<{ item_id: string; category: string | null; active: boolean }>(
-        'SELECT item_id, category, active FROM items',
-      ),
+    const { rows } = await this.db.query<{ item_id: string; category: string | null; active: boolean }>(
+      'SELECT item_id, category, active FROM items',
     );
     const next = new Map<string, ItemInfo>();
     const categories = new Set<string>();

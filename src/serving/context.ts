@@ -2,9 +2,12 @@
 import type { ServingConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ActiveModel } from '../model/active.js';
+import type { EventBus } from '../stores/bus/port.js';
+import type { Cache } from '../stores/cache/port.js';
 import type { Stores } from '../stores/index.js';
+import type { RelationalStore } from '../stores/relational/port.js';
+import type { Circuit, Resilient } from '../stores/resilience.js';
 import type { AnswerWriter } from './answer-writer.js';
-import type { CircuitBreaker } from './breaker.js';
 import type { Catalog } from './catalog.js';
 import type { L0Cache } from './l0-cache.js';
 import type { ServingMetrics } from './metrics.js';
@@ -18,11 +21,15 @@ import type { Stream } from './stream.js';
 
 export interface Serving {
   config: ServingConfig;
-  stores: Stores;
+  /** What the routes call: each store behind a per-call timeout and a circuit breaker (stores/resilience.ts). */
+  stores: { db: Resilient<RelationalStore>; cache: Resilient<Cache>; bus: Resilient<EventBus> };
+  /** The stores as opened: /readyz probes these, past any open circuit. */
+  raw: Stores;
+  /** Every circuit of this server by its metrics label (db, cache, bus, db_log). */
+  circuits: Record<string, Circuit>;
   models: ActiveModel;
   logger: Logger;
   metrics: ServingMetrics;
-  breakers: { db: CircuitBreaker; cache: CircuitBreaker; bus: CircuitBreaker };
   l0: L0Cache;
   catalog: Catalog;
   popular: PopularItems;

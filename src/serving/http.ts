@@ -11,7 +11,6 @@
 import type { Logger } from '../logger.js';
 import { StoreError } from '../stores/errors.js';
 import type { ApiKeys } from './api-keys.js';
-import { CallTimeoutError, CircuitOpenError } from './breaker.js';
 import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, type CorsPolicy } from './cors.js';
 import { errorBody, HttpError, statusLine } from './errors.js';
 import type { RouteMetrics, ServingMetrics } from './metrics.js';
@@ -168,12 +167,9 @@ export class RequestContext {
       );
       return;
     }
-    if (
-      err instanceof CircuitOpenError ||
-      err instanceof CallTimeoutError ||
-      (err instanceof StoreError && err.retriable)
-    ) {
-      this.send(503, errorBody('store_unavailable', (err as Error).message), JSON_TYPE, {
+    // Store outages, timeouts and open circuits (stores/resilience.ts) are all retriable.
+    if (err instanceof StoreError && err.retriable) {
+      this.send(503, errorBody('store_unavailable', err.message), JSON_TYPE, {
         'retry-after': '1',
       });
       return;

@@ -4,14 +4,15 @@
  * speed and batch layers may write too, and the one bench/peers/fastapi_server.py serves.
  * The list holds more items than one answer (the over-fetch that filters draw from).
  * Lookups arriving in one event-loop turn share one MGET (one round trip and one socket
- * write for all of them rather than one each). Every call goes through the cache's circuit
- * breaker: when the cache is down, a lookup is a miss and a write is skipped, so answers
- * come from the relational store instead.
+ * write for all of them rather than one each). The cache comes wrapped (stores/resilience.ts):
+ * when it is down, a lookup is a miss and a write is skipped, so answers come from the
+ * relational store instead.
  */
+
 import { jsonObject } from '../events/json.js';
 import type { Cache } from '../stores/cache/port.js';
+import type { Resilient } from '../stores/resilience.js';
 import { type Candidates, roundScore, type Source } from './answers.js';
-import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
 
 export const l1Key = (user: string) => `recs:${user}`;
@@ -22,12 +23,11 @@ export class L1Cache {
   private readonly reads: BatchedGets;
 
   constructor(
-    private readonly cache: Cache,
-    private readonly breaker: CircuitBreaker,
+    private readonly cache: Resilient<Cache>,
     private readonly metrics: ServingMetrics,
     private readonly ttlMs: number,
   ) {
-    this.reads = new BatchedGets((keys) => this.breaker.run(() => this.cache.mget(keys)));
+    this.reads = new BatchedGets((keys) => this.cache.mget(keys));
   }
 
   /**
@@ -50,21 +50,16 @@ export class L1Cache {
 
   /** Best effort: a failed write only means the next request reads the relational store. */
   async set(user: string, c: Candidates): Promise<void> {
-    if (this.breaker.refusing) return;
-    const value = encodeCandidates(c);
-    await this.breaker
-      .run(() => this.cache.set(l1Key(user), value, this.ttlMs))
-      .catch(() => {
-        this.metrics.storeErrors.inc({ store: 'cache' });
-      });
+    if (this.cache.circuit.refusing) return;
+    await this.cache.set(l1Key(user), encodeCandidates(c), this.ttlMs).catch(() => {
+      this.metrics.storeErrors.inc({ store: 'cache' });
+    });
   }
 
   async drop(user: string): Promise<void> {
-    await this.breaker
-      .run(() => this.cache.del(l1Key(user)))
-      .catch(() => {
-        this.metrics.storeErrors.inc({ store: 'cache' });
-      });
+    await this.cache.del(l1Key(user)).catch(() => {
+      this.metrics.storeErrors.inc({ store: 'cache' });
+    });
   }
 }
 

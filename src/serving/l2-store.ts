@@ -2,11 +2,10 @@
  * L2: what the relational store knows about a user, in one round trip — the batch layer's
  * answer (batch_recommendations), the speed layer's fresher vector (user_profiles) and the
  * items the user touched recently (rt_user_interactions, to leave out of answers).
- * Through the relational store's circuit breaker: an outage fails fast and the caller
+ * The store comes wrapped (stores/resilience.ts): an outage fails fast and the caller
  * degrades to what it has in memory.
  */
 import type { Stores } from '../stores/index.js';
-import type { CircuitBreaker } from './breaker.js';
 
 export interface BatchRow {
   modelVersion: string;
@@ -48,13 +47,10 @@ SELECT b.model_version AS batch_version, b.item_ids, b.scores, b.generated_at,
   LEFT JOIN user_profiles p ON p.user_id = q.user_id`;
 
 export class L2Store {
-  constructor(
-    private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
-  ) {}
+  constructor(private readonly db: Stores['db']) {}
 
   async user(user: string): Promise<UserRecord> {
-    const { rows } = await this.breaker.run(() => this.db.query<Row>(USER_SQL, [user]));
+    const { rows } = await this.db.query<Row>(USER_SQL, [user]);
     const r = rows[0];
     if (!r) return { batch: null, profile: null, recent: [] };
     const batch =

@@ -6,7 +6,7 @@
  * their labels on every call, which cost more than the whole cached-answer handler.
  */
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
-import type { BreakerState } from './breaker.js';
+import type { BreakerState } from '../stores/resilience.js';
 
 export type CacheLevel = 'l0' | 'l1';
 

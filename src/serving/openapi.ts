@@ -170,6 +170,12 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
               description: 'Each store and the model: "ok", else why not',
               additionalProperties: { type: 'string' },
             },
+            circuits: {
+              type: 'object',
+              description:
+                'The circuit breaker around each store this server calls (db, cache, bus, db_log for log writes)',
+              additionalProperties: { enum: ['closed', 'open', 'half-open'] },
+            },
           },
         },
       },

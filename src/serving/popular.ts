@@ -7,7 +7,6 @@
 
 import type { Logger } from '../logger.js';
 import type { Stores } from '../stores/index.js';
-import type { CircuitBreaker } from './breaker.js';
 import type { ModelView, Ranked } from './model-view.js';
 import { Refresher } from './refresher.js';
 
@@ -21,7 +20,6 @@ export class PopularItems {
 
   constructor(
     private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
     private readonly view: () => ModelView | null,
     logger: Logger,
   ) {
@@ -32,13 +30,11 @@ export class PopularItems {
   }
 
   async refresh(): Promise<void> {
-    const { rows } = await this.breaker.run(() =>
-      this.db.query<{ item_id: string; n: number }>(
-        `SELECT item_id, count(*)::int AS n FROM rt_user_interactions
-          WHERE ts > now() - interval '24 hours' AND type <> 'dismiss'
-          GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1`,
-        [POPULAR_DEPTH],
-      ),
+    const { rows } = await this.db.query<{ item_id: string; n: number }>(
+      `SELECT item_id, count(*)::int AS n FROM rt_user_interactions
+        WHERE ts > now() - interval '24 hours' AND type <> 'dismiss'
+        GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1`,
+      [POPULAR_DEPTH],
     );
     this.recent = { items: rows.map((r) => r.item_id), scores: rows.map((r) => r.n) };
   }

@@ -10,7 +10,6 @@
 import type { Logger } from '../logger.js';
 import type { Stores } from '../stores/index.js';
 import type { Source } from './answers.js';
-import type { CircuitBreaker } from './breaker.js';
 import type { ServingMetrics } from './metrics.js';
 import { REC_ID_LENGTH as ID, type RecIdSource } from './rec-ids.js';
 
@@ -152,7 +151,6 @@ export class RecLog {
 
   constructor(
     private readonly db: Stores['db'],
-    private readonly breaker: CircuitBreaker,
     private readonly metrics: ServingMetrics,
     private readonly logger: Logger,
     private readonly opts: RecLogOptions = {},
@@ -242,7 +240,7 @@ export class RecLog {
       const size = Math.min(ring.count, this.batch);
       const started = performance.now();
       try {
-        await this.breaker.run(() => this.db.copyRows('recommendation_logs', COLUMNS, yielding(ring, size)));
+        await this.db.copyRows('recommendation_logs', COLUMNS, yielding(ring, size));
         this.metrics.recLogWritten.inc(size);
         const took = performance.now() - started;
         this.nextWrite = performance.now() + took * (1 / this.maxShare - 1);
@@ -260,7 +258,7 @@ export class RecLog {
     }
   }
 
-  /** Stops the timer and writes what is left (bounded by the breaker's timeout). */
+  /** Stops the timer and writes what is left (bounded by the store's timeout, when it is wrapped). */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     while (this.flushing) await this.flushing;

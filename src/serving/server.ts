@@ -16,10 +16,11 @@ import type { RecsysConfig } from '../config/index.js';
 import { MAX_ID_LENGTH, parseUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { ActiveModel, LoadedModel } from '../model/active.js';
+import type { StoreName } from '../stores/errors.js';
 import type { Stores } from '../stores/index.js';
+import { type Ports, resilient } from '../stores/resilience.js';
 import { AnswerWriter } from './answer-writer.js';
 import { ApiKeys } from './api-keys.js';
-import { CircuitBreaker } from './breaker.js';
 import { Catalog } from './catalog.js';
 import type { Serving } from './context.js';
 import { CorsPolicy } from './cors.js';
@@ -88,39 +89,40 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     wsConnections: () => stream?.connections ?? 0,
     modelVersion: () => view?.version ?? null,
   });
-  const breaker = (label: string, store: string, timeoutMs: number) =>
-    new CircuitBreaker(store, {
+  // Each store the request path uses, behind a per-call timeout and a circuit breaker.
+  const guard = <K extends StoreName>(label: string, kind: K, store: Ports[K], timeoutMs: number) =>
+    resilient(kind, store, {
       timeoutMs,
       onStateChange: (state, err) => {
         metrics.breaker(label, state);
-        if (state === 'open') logger.warn({ store, err }, `${store}: circuit open, degrading`);
-        else if (state === 'closed') logger.info({ store }, `${store}: circuit closed, store back`);
+        if (state === 'open') logger.warn({ store: kind, err }, `${kind}: circuit open, degrading`);
+        else if (state === 'closed') logger.info({ store: kind }, `${kind}: circuit closed, store back`);
       },
     });
-  const breakers = {
-    db: breaker('db', 'relational store', cfg.storeTimeoutMs),
-    cache: breaker('cache', 'cache', cfg.storeTimeoutMs),
+  const guarded = {
+    db: guard('db', 'relational store', stores.db, cfg.storeTimeoutMs),
+    cache: guard('cache', 'cache', stores.cache, cfg.storeTimeoutMs),
     // A durable publish (acks=all) legitimately takes longer than a read.
-    bus: breaker('bus', 'event bus', Math.max(5000, cfg.storeTimeoutMs)),
+    bus: guard('bus', 'event bus', stores.bus, Math.max(5000, cfg.storeTimeoutMs)),
   };
-  // Log writes get their own breaker: slow bulk inserts must not cut the request path off the store.
-  const logBreaker = breaker('db_log', 'relational store', Math.max(5000, cfg.storeTimeoutMs));
+  // Log writes get their own circuit: slow bulk inserts must not cut the request path off the store.
+  const logDb = guard('db_log', 'relational store', stores.db, Math.max(5000, cfg.storeTimeoutMs));
 
-  const catalog = new Catalog(stores.db, breakers.db, logger);
-  const popular = new PopularItems(stores.db, breakers.db, () => view, logger);
+  const catalog = new Catalog(guarded.db, logger);
+  const popular = new PopularItems(guarded.db, () => view, logger);
   const l0 = new L0Cache(cfg.l0Size, cfg.l0TtlMs);
-  const l1 = new L1Cache(stores.cache, breakers.cache, metrics, cfg.l1TtlMs);
+  const l1 = new L1Cache(guarded.cache, metrics, cfg.l1TtlMs);
   const recommender = new Recommender({
     l0,
     l1,
-    l2: new L2Store(stores.db, breakers.db),
+    l2: new L2Store(guarded.db),
     catalog,
     popular,
     metrics,
     view: () => view,
     candidates: opts.candidates ?? 100,
   });
-  recLog = new RecLog(stores.db, logBreaker, metrics, logger, opts.recLog);
+  recLog = new RecLog(logDb, metrics, logger, opts.recLog);
   const keys = new ApiKeys(cfg.apiKeys);
   if (!keys.enabled)
     logger.warn(
@@ -133,11 +135,17 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
   const recIds = new RecIds();
   const serving: Serving = {
     config: cfg,
-    stores,
+    stores: guarded,
+    raw: stores,
+    circuits: {
+      db: guarded.db.circuit,
+      cache: guarded.cache.circuit,
+      bus: guarded.bus.circuit,
+      db_log: logDb.circuit,
+    },
     models: deps.models,
     logger,
     metrics,
-    breakers,
     l0,
     catalog,
     popular,

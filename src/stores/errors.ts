@@ -35,6 +35,23 @@ export class StoreUnavailableError extends StoreError {
   }
 }
 
+/** A call that got no answer within its bound (resilience.ts). The call itself may still finish. */
+export class StoreTimeoutError extends StoreUnavailableError {
+  readonly ms: number;
+
+  constructor(ms: number, ctx: StoreErrorContext) {
+    super(`no answer within ${ms} ms`, ctx);
+    this.ms = ms;
+  }
+}
+
+/** A call refused without being tried: the store's circuit is open after repeated failures (resilience.ts). */
+export class CircuitOpenError extends StoreUnavailableError {
+  constructor(ctx: StoreErrorContext) {
+    super('circuit open after repeated failures; calls fail at once until a trial call succeeds', ctx);
+  }
+}
+
 /** Wrong credentials, missing database/bucket, bad URL: retrying will not help. */
 export class StoreConfigError extends StoreError {
   constructor(message: string, ctx: StoreErrorContext) {

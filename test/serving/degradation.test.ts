@@ -111,6 +111,7 @@ describe('degradation', () => {
       const ready = await call(f.base, 'GET', '/readyz');
       assert.equal(ready.status, 503);
       assert.match(ready.body.checks.db, /unavailable/);
+      assert.equal(ready.body.circuits.db, 'open');
       await waitFor(
         async () =>
           /recsys_rec_log_dropped_total\{reason="store_error"\} [1-9]/.test(

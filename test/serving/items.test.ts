@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
-import { CircuitBreaker } from '../../src/serving/breaker.js';
 import { Catalog } from '../../src/serving/catalog.js';
 import { ModelView } from '../../src/serving/model-view.js';
 import { waitFor } from '../stores/support/wait.js';
@@ -178,7 +177,7 @@ describe('item endpoints', () => {
   });
 
   it('catalog exclusions: unknown categories build and cache nothing; known ones are cached per catalog load', async () => {
-    const catalog = new Catalog(f.stores.db, new CircuitBreaker('db', { timeoutMs: 5000 }), silentLogger);
+    const catalog = new Catalog(f.stores.db, silentLogger);
     await catalog.refresh();
     const view = new ModelView(f.models.current()!, 'js', catalog);
     const m = f.model;

@@ -155,6 +155,8 @@ describe('ops and admin endpoints', () => {
         status: 'ready',
         model_version: f.model.meta.version,
         checks: { db: 'ok', cache: 'ok', model: 'ok' },
+        // The circuit breaker around each store the server calls (stores/resilience.ts).
+        circuits: { db: 'closed', cache: 'closed', bus: 'closed', db_log: 'closed' },
       },
     );
   });

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/logger.js';
 import { AnswerWriter } from '../../src/serving/answer-writer.js';
-import { CircuitBreaker } from '../../src/serving/breaker.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
 import { PreparedAnswer } from '../../src/serving/prepared-answer.js';
 import { RecIds } from '../../src/serving/rec-ids.js';
@@ -47,8 +46,7 @@ describe('recommendation log', () => {
       wsConnections: () => 0,
       modelVersion: () => null,
     });
-    const breaker = new CircuitBreaker('relational store', { timeoutMs: 5000 });
-    return { metrics, log: new RecLog(db, breaker, metrics, silentLogger, { maxQueue, batchSize: 2 }) };
+    return { metrics, log: new RecLog(db, metrics, silentLogger, { maxQueue, batchSize: 2 }) };
   };
   const counter = async (metrics: ServingMetrics, name: string) => {
     const text = await metrics.registry.metrics();

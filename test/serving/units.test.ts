@@ -1,12 +1,10 @@
-// The serving layer's small parts on their own: native uWS loading, the circuit breaker,
-// token buckets, API key checks, the L0 invalidation guard, L1 entries and query
-// parsing.
+// The serving layer's small parts on their own: native uWS loading, token buckets, API key
+// checks, the L0 invalidation guard, L1 entries and query parsing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AnswerWriter } from '../../src/serving/answer-writer.js';
 import { roundScore } from '../../src/serving/answers.js';
 import { ApiKeys } from '../../src/serving/api-keys.js';
-import { CallTimeoutError, CircuitBreaker, CircuitOpenError } from '../../src/serving/breaker.js';
 import { statusLine } from '../../src/serving/errors.js';
 import { L0Cache } from '../../src/serving/l0-cache.js';
 import { parseCandidates } from '../../src/serving/l1-cache.js';
@@ -15,7 +13,6 @@ import { parseListQuery, variantKey } from '../../src/serving/query.js';
 import { RateLimiter } from '../../src/serving/rate-limit.js';
 import { RecIds } from '../../src/serving/rec-ids.js';
 import { loadUws } from '../../src/serving/uws.js';
-import { QueryError } from '../../src/stores/errors.js';
 
 /** A prepared answer as the server builds one. */
 function prepared(): PreparedAnswer {
@@ -30,48 +27,6 @@ describe('serving parts', () => {
     // Only the native module has these; the fallback exports App and two socket helpers.
     assert.equal(typeof uws.getParts, 'function');
     assert.equal(typeof (uws as unknown as { H3App?: unknown }).H3App, 'function');
-  });
-
-  it('circuit breaker: opens after repeated failures, refuses at once, closes after a good trial', async () => {
-    // The breaker's timeout timer does not hold the process open (a server's sockets do); here something must.
-    const keepAlive = setInterval(() => {}, 1000);
-    const states: string[] = [];
-    const b = new CircuitBreaker('test store', {
-      timeoutMs: 50,
-      failureThreshold: 2,
-      cooldownMs: 100,
-      onStateChange: (s) => states.push(s),
-    });
-    const fail = () => Promise.reject(new Error('down'));
-    await assert.rejects(b.run(fail), /down/);
-    assert.equal(b.state, 'closed');
-    await assert.rejects(
-      b.run(() => new Promise(() => {})),
-      CallTimeoutError,
-    );
-    assert.equal(b.state, 'open');
-    let called = false;
-    await assert.rejects(
-      b.run(async () => {
-        called = true;
-      }),
-      CircuitOpenError,
-    );
-    assert.equal(called, false);
-    await new Promise((r) => setTimeout(r, 120));
-    assert.equal(await b.run(async () => 7), 7);
-    assert.equal(b.state, 'closed');
-    assert.deepEqual(states, ['open', 'half-open', 'closed']);
-    // A failed statement means the server answered: no outage.
-    for (let i = 0; i < 5; i++) {
-      await assert.rejects(
-        b.run(() =>
-          Promise.reject(new QueryError('bad sql', '42601', { store: 'relational store', address: 'x' })),
-        ),
-      );
-    }
-    assert.equal(b.state, 'closed');
-    clearInterval(keepAlive);
   });
 
   it('token bucket: burst, then the rate', () => {

@@ -40,7 +40,7 @@ export function adminRoutes(kit: HttpKit, s: Serving): void {
   });
 
   kit.get('/v1/admin/models', { name: 'GET /v1/admin/models', access: 'key' }, async (ctx) => {
-    const models = await s.breakers.db.run(() => listModels(s.stores));
+    const models = await listModels(s.stores);
     ctx.json(200, { serving: s.view()?.version ?? null, models });
   });
 
@@ -50,7 +50,7 @@ export function adminRoutes(kit: HttpKit, s: Serving): void {
     async (ctx) => {
       const version = ctx.params[0];
       try {
-        await s.breakers.db.run(() => activateModel(s.stores, version));
+        await activateModel({ ...s.stores, objects: s.raw.objects }, version);
       } catch (err) {
         if (err instanceof ModelNotFoundError) throw new HttpError(404, 'unknown_model', err.message);
         throw err;

@@ -36,7 +36,7 @@ export function eventRoutes(kit: HttpKit, s: Serving): void {
         bad,
       );
     }
-    await s.breakers.bus.run(() => s.stores.bus.publish(INTERACTIONS_TOPIC, events.map(encodeEvent)));
+    await s.stores.bus.publish(INTERACTIONS_TOPIC, events.map(encodeEvent));
     s.metrics.eventsAccepted.inc(events.length);
     ctx.json(202, { accepted: events.length, event_ids: events.map((e) => e.event_id) });
   });

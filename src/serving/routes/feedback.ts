@@ -22,10 +22,9 @@ export function feedbackRoutes(kit: HttpKit, s: Serving): void {
     const recId = body.rec_id.toLowerCase();
     let user = s.recLog.userOf(recId);
     if (user === undefined) {
-      const { rows } = await s.breakers.db.run(() =>
-        s.stores.db.query<{ user_id: string }>('SELECT user_id FROM recommendation_logs WHERE rec_id = $1', [
-          recId,
-        ]),
+      const { rows } = await s.stores.db.query<{ user_id: string }>(
+        'SELECT user_id FROM recommendation_logs WHERE rec_id = $1',
+        [recId],
       );
       user = rows[0]?.user_id;
     }
@@ -42,12 +41,10 @@ export function feedbackRoutes(kit: HttpKit, s: Serving): void {
     } else if (user === '' && body.user_id !== undefined) {
       user = body.user_id; // answers without a user (anonymous, popular) take the caller's
     }
-    const { rows } = await s.breakers.db.run(() =>
-      s.stores.db.query<{ id: number }>(
-        `INSERT INTO recommendation_feedback (rec_id, user_id, item_id, position, action, value)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-        [recId, user, body.item_id, body.position ?? null, body.action, body.value ?? null],
-      ),
+    const { rows } = await s.stores.db.query<{ id: number }>(
+      `INSERT INTO recommendation_feedback (rec_id, user_id, item_id, position, action, value)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+      [recId, user, body.item_id, body.position ?? null, body.action, body.value ?? null],
     );
     ctx.json(201, { id: rows[0].id, rec_id: recId, user_id: user });
   });

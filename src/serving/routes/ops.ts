@@ -1,8 +1,8 @@
 /**
  * Operations endpoints, open to all: /healthz (the process answers), /readyz (stores
  * reachable and a model loaded — each probe bounded by the store timeout, bypassing the
- * circuit breakers so the answer reflects the stores now), /metrics, /openapi.json and
- * /dashboard.
+ * circuit breakers so the answer reflects the stores now; the circuits' states alongside),
+ * /metrics, /openapi.json and /dashboard.
  */
 import { withTimeout } from '../../stores/timeout.js';
 import type { Serving } from '../context.js';
@@ -26,19 +26,22 @@ export function opsRoutes(kit: HttpKit, s: Serving, version: string): void {
       }
     };
     const [db, cache, bus] = await Promise.all([
-      probe(() => s.stores.db.query('SELECT 1')),
-      probe(() => s.stores.cache.get('recsys:readyz')),
-      probe(() => s.stores.bus.ping()),
+      probe(() => s.raw.db.query('SELECT 1')),
+      probe(() => s.raw.cache.get('recsys:readyz')),
+      probe(() => s.raw.bus.ping()),
     ]);
     const view = s.view();
     const checks = { db, cache, bus, model: view ? 'ok' : 'no model loaded' };
     // Ready when what the configuration requires is there; "degraded" when only the rest is missing.
     const ready = s.config.readyRequires.every((c) => checks[c] === 'ok');
     const whole = Object.values(checks).every((c) => c === 'ok');
+    const circuits: Record<string, string> = {};
+    for (const [label, circuit] of Object.entries(s.circuits)) circuits[label] = circuit.state;
     ctx.json(ready ? 200 : 503, {
       status: ready ? (whole ? 'ready' : 'degraded') : 'not_ready',
       model_version: view?.version ?? null,
       checks,
+      circuits,
     });
   });
 
