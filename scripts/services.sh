@@ -19,7 +19,8 @@
 #      MINIO_PORT (9000) MINIO_CONSOLE_PORT (9001) S3_ACCESS_KEY (recsys)
 #      S3_SECRET_KEY (recsys-secret) S3_BUCKET (recsys) PG_USER/PG_PASSWORD/PG_DB (recsys)
 #      SERVICES_TIMEOUT (seconds to wait for each server to answer, 120)
-#      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m) MINIO_VERSION (latest: the go install version)
+#      KAFKA_HEAP_OPTS (-Xms256m -Xmx512m)
+#      MINIO_VERSION (v0.0.0-20260212201848-7aac2a2c5b7c: the pinned `go install` version)
 #      MINIO_BIN (use this minio binary instead of building one) PG_FSYNC (on)
 set -euo pipefail
 

@@ -3,6 +3,8 @@
  * - plantedLowRank: ratings = U·Vᵀ + noise, so a trainer must recover RMSE ≈ noise;
  * - powerLawImplicit: implicit counts whose item popularity follows a Zipf law, the shape
  *   of real catalogs (MovieLens 20M size: ~140K users × 27K items × 20M interactions).
+ * A whole MovieLens-format folder (u.data, u.item, u1..u5 splits) with planted structure is
+ * written by writeSyntheticMovieLens in synthetic-movielens.ts.
  */
 import { Rng } from '../compute/random.js';
 import { IdMap } from './ids.js';

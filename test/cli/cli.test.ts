@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ml100kDir, repoRoot, tempDir } from '../helpers.js';
+import { repoRoot, syntheticMovieLens, tempDir } from '../helpers.js';
 
 const run = promisify(execFile);
 const bin = path.join(repoRoot, 'bin/recsys.js');
@@ -22,16 +22,20 @@ async function recsys(...args: string[]): Promise<{ code: number; stdout: string
 
 describe('recsys CLI', () => {
   const tmp = tempDir();
-  after(tmp.cleanup);
-  const modelDir = path.join(tmp.dir, 'ml100k-model');
+  const ml = syntheticMovieLens();
+  after(() => {
+    tmp.cleanup();
+    ml.cleanup();
+  });
+  const modelDir = path.join(tmp.dir, 'movielens-model');
 
-  it('trains on MovieLens 100K u1 and reports JSON metrics within a loose bound', async () => {
+  it('trains on a MovieLens u1 split and reports JSON metrics within a loose bound', async () => {
     const r = await recsys(
       'train',
       '--ratings',
-      path.join(ml100kDir, 'u1.base'),
+      path.join(ml.dir, 'u1.base'),
       '--holdout',
-      path.join(ml100kDir, 'u1.test'),
+      path.join(ml.dir, 'u1.test'),
       '--iterations',
       '8',
       '--threads',
@@ -56,7 +60,7 @@ describe('recsys CLI', () => {
     }
     assert.equal(out.factors, 64);
     assert.equal(out.threads, 2);
-    assert.ok(out.rmse < 0.96, `rmse ${out.rmse}`);
+    assert.ok(out.rmse < 0.8, `rmse ${out.rmse}`); // the item means' is 0.89
     assert.ok(out.mae < out.rmse);
     assert.ok(existsSync(path.join(modelDir, 'model.json')));
   });
@@ -78,7 +82,7 @@ describe('recsys CLI', () => {
     const r = await recsys(
       'train',
       '--ratings',
-      path.join(ml100kDir, 'u1.base'),
+      path.join(ml.dir, 'u1.base'),
       '--mode',
       'implicit',
       '--test-fraction',

@@ -4,7 +4,7 @@
 // and exits cleanly on SIGTERM.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ml100kDir, tempDir } from '../helpers.js';
+import { syntheticMovieLens, tempDir } from '../helpers.js';
 import { launch } from './launch.js';
 
 // Embedded stores, open admin endpoints, and the shutdown line in the log.
@@ -12,12 +12,16 @@ const EMBEDDED = { RECSYS_MODE: 'embedded', RECSYS_API_KEYS: '', RECSYS_LOG_LEVE
 
 describe('recsys serve', () => {
   const tmp = tempDir('recsys-serve-');
-  after(tmp.cleanup);
+  const ml = syntheticMovieLens();
+  after(() => {
+    tmp.cleanup();
+    ml.cleanup();
+  });
 
   it('serves the model a first `recsys start` trained, and shuts down on SIGTERM', async () => {
     // The data dir: migrated, MovieLens imported, a model trained, activated and precomputed.
     const first = await launch(
-      ['start', '--port', '0', '--data-dir', tmp.dir, '--import-movielens', ml100kDir],
+      ['start', '--port', '0', '--data-dir', tmp.dir, '--import-movielens', ml.dir],
       EMBEDDED,
     );
     let trained: string;
@@ -34,7 +38,7 @@ describe('recsys serve', () => {
     const started = Date.now();
     const serve = await launch(['serve', '--port', '0', '--data-dir', tmp.dir], EMBEDDED);
     try {
-      const res = await fetch(`${serve.url}/v1/recommendations/196?k=5`);
+      const res = await fetch(`${serve.url}/v1/recommendations/1?k=5`);
       assert.equal(res.status, 200);
       const body = (await res.json()) as {
         rec_id: string;
@@ -43,7 +47,7 @@ describe('recsys serve', () => {
         source: string;
         items: Array<{ item_id: string; score: number }>;
       };
-      assert.equal(body.user_id, '196');
+      assert.equal(body.user_id, '1');
       assert.equal(body.model_version, trained, 'the model the first run trained, not a new one');
       assert.equal(body.source, 'batch', 'the answer the training run precomputed');
       assert.equal(body.items.length, 5);

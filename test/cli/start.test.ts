@@ -4,11 +4,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ml100kDir, repoRoot, tempDir } from '../helpers.js';
+import { repoRoot, syntheticMovieLens, tempDir } from '../helpers.js';
 
 describe('recsys start', () => {
   const tmp = tempDir();
-  after(tmp.cleanup);
+  const ml = syntheticMovieLens();
+  after(() => {
+    tmp.cleanup();
+    ml.cleanup();
+  });
 
   it('imports, trains, serves and shuts down on SIGTERM', async () => {
     const child = spawn(
@@ -21,7 +25,7 @@ describe('recsys start', () => {
         '--data-dir',
         tmp.dir,
         '--import-movielens',
-        ml100kDir,
+        ml.dir,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -42,7 +46,7 @@ describe('recsys start', () => {
           reject(new Error(`exited ${code} before listening: ${stderr.slice(-2000)}`)),
         );
       });
-      const res = await fetch(`${url}/v1/recommendations/196?k=5`);
+      const res = await fetch(`${url}/v1/recommendations/1?k=5`);
       assert.equal(res.status, 200);
       const body = (await res.json()) as {
         source: string;

@@ -1,13 +1,13 @@
 // Loaders: every supported format on small temp files, format detection, Parquet through
-// parquet-wasm, and the real MovieLens 100K files from ../shared (never copied here).
+// parquet-wasm, and a synthetic MovieLens folder (the real one: test/movielens/).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as arrow from 'apache-arrow';
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
 import { loadInteractions, loadItemsMovieLens, resolveFormat } from '../../src/data/loaders.js';
-import { ml100kDir, tempDir } from '../helpers.js';
+import { syntheticMovieLens, tempDir } from '../helpers.js';
 
 interface Row {
   user: string;
@@ -32,6 +32,7 @@ function writeParquetFile(file: string, table: arrow.Table): void {
 }
 
 let tmp: { dir: string; cleanup: () => void };
+let ml: ReturnType<typeof syntheticMovieLens>;
 const at = (name: string) => path.join(tmp.dir, name);
 const write = (name: string, text: string) => {
   writeFileSync(at(name), text);
@@ -40,8 +41,12 @@ const write = (name: string, text: string) => {
 
 before(() => {
   tmp = tempDir('recsys-loaders-');
+  ml = syntheticMovieLens();
 });
-after(() => tmp.cleanup());
+after(() => {
+  tmp.cleanup();
+  ml.cleanup();
+});
 
 describe('schema', () => {
   test('every loader returns user/item Utf8 (dictionary), value Float32, ts Timestamp ms nullable', async () => {
@@ -244,44 +249,48 @@ describe('Parquet (parquet-wasm)', () => {
   });
 
   test('a loaded table round-trips through Parquet', async () => {
-    const original = await loadInteractions(path.join(ml100kDir, 'u1.test'));
+    const original = await loadInteractions(path.join(ml.dir, 'u1.test'));
     const file = at('u1.parquet');
     writeParquetFile(file, original);
     const back = await loadInteractions(file);
-    assert.equal(back.numRows, 20000);
+    assert.equal(back.numRows, ml.folds[0]!.test);
     assert.deepEqual(rows(back).slice(0, 50), rows(original).slice(0, 50));
     assert.deepEqual(rows(back).at(-1), rows(original).at(-1));
   });
 });
 
-describe('MovieLens 100K (shared dataset)', () => {
-  test('u1.base: 80000 rows, 943 users', async () => {
-    const t = await loadInteractions(path.join(ml100kDir, 'u1.base'));
-    assert.equal(t.numRows, 100000 - 20000);
-    assert.equal(new Set(t.getChild('user')!.toArray()).size, 943);
-    const first = rows(t)[0]!;
-    assert.deepEqual(first, { user: '1', item: '1', value: 5, ts: 874965758000 });
+describe('MovieLens folder (synthetic)', () => {
+  /** The file's first line, as the loader should read it. */
+  const firstRow = (name: string): Row => {
+    const [user, item, value, ts] = readFileSync(path.join(ml.dir, name), 'utf8').split('\n')[0]!.split('\t');
+    return { user: user!, item: item!, value: Number(value), ts: Number(ts) * 1000 };
+  };
+
+  test('u1.base: every row, every user, the first row as written', async () => {
+    const t = await loadInteractions(path.join(ml.dir, 'u1.base'));
+    assert.equal(t.numRows, ml.ratings - ml.folds[0]!.test);
+    assert.equal(new Set(t.getChild('user')!.toArray()).size, ml.users);
+    assert.deepEqual(rows(t)[0], firstRow('u1.base'));
+    assert.equal(firstRow('u1.base').user, '1', 'sorted by user, as MovieLens');
   });
 
-  test('u.data: 100000 rows, 943 users, 1682 items, ratings 1..5', async () => {
-    const t = await loadInteractions(path.join(ml100kDir, 'u.data'));
-    assert.equal(t.numRows, 100000);
-    assert.equal(new Set(t.getChild('user')!.toArray()).size, 943);
-    assert.equal(new Set(t.getChild('item')!.toArray()).size, 1682);
+  test('u.data: every row, user and rated item, ratings 1..5', async () => {
+    const t = await loadInteractions(path.join(ml.dir, 'u.data'));
+    assert.equal(t.numRows, ml.ratings);
+    assert.equal(new Set(t.getChild('user')!.toArray()).size, ml.users);
+    assert.equal(new Set(t.getChild('item')!.toArray()).size, ml.ratedItems);
     const values = t.getChild('value')!.toArray() as Float32Array;
     assert.ok(values.every((v) => v >= 1 && v <= 5 && Number.isInteger(v)));
+    assert.deepEqual(rows(t)[0], firstRow('u.data'));
   });
 
-  test('u.item: 1682 items with titles, genres in u.genre order, ISO release dates', async () => {
-    const items = await loadItemsMovieLens(path.join(ml100kDir, 'u.item'));
-    assert.equal(items.length, 1682);
-    assert.deepEqual(items[0], {
-      item_id: '1',
-      title: 'Toy Story (1995)',
-      category: 'Animation',
-      attributes: { genres: ['Animation', "Children's", 'Comedy'], release_date: '1995-01-01' },
-    });
-    const unknown = items.find((x) => x.item_id === '267')!;
+  test('u.item: titles, genres in u.genre order, ISO release dates, the unknown item', async () => {
+    const items = await loadItemsMovieLens(path.join(ml.dir, 'u.item'));
+    assert.equal(items.length, ml.items);
+    assert.deepEqual(items, ml.catalog);
+    assert.match(items[0]!.title, / \(\d{4}\)$/);
+    assert.match(items[0]!.attributes.release_date!, /^\d{4}-\d\d-\d\d$/);
+    const unknown = items.at(-1)!;
     assert.equal(unknown.category, 'unknown');
     assert.equal(unknown.attributes.release_date, null);
   });

@@ -2,7 +2,7 @@
 // duplicate (row, col) entries and arena (shared memory) allocation.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as arrow from 'apache-arrow';
 import { Arena } from '../../src/compute/arena.js';
 import { Rng } from '../../src/compute/random.js';
@@ -16,7 +16,13 @@ import {
   toCsr,
   transposeCsr,
 } from '../../src/data/matrix.js';
-import { ml100kDir } from '../helpers.js';
+import { syntheticMovieLens } from '../helpers.js';
+
+let ml: ReturnType<typeof syntheticMovieLens>;
+before(() => {
+  ml = syntheticMovieLens();
+});
+after(() => ml.cleanup());
 
 describe('IdMap', () => {
   test('dense indices in insertion order, reverse lookup, JSON round trip', () => {
@@ -43,17 +49,17 @@ describe('IdMap', () => {
 });
 
 describe('cooFromTable', () => {
-  test('ml-100k u1.base: indices map back to the table ids', async () => {
-    const table = await loadInteractions(path.join(ml100kDir, 'u1.base'));
+  test('MovieLens u1.base: indices map back to the table ids', async () => {
+    const table = await loadInteractions(path.join(ml.dir, 'u1.base'));
     const coo = cooFromTable(table);
-    assert.equal(coo.rows.length, 80000);
-    assert.equal(coo.userIds.size, 943);
-    assert.equal(coo.itemIds.size, 1650);
     const users = table.getChild('user')!;
     const items = table.getChild('item')!;
     const values = table.getChild('value')!;
     const ts = table.getChild('ts')!;
-    for (let k = 0; k < 80000; k += 997) {
+    assert.equal(coo.rows.length, ml.folds[0]!.base);
+    assert.equal(coo.userIds.size, ml.users);
+    assert.equal(coo.itemIds.size, new Set(items.toArray()).size);
+    for (let k = 0; k < coo.rows.length; k += 97) {
       assert.equal(coo.userIds.id(coo.rows[k]!), users.get(k));
       assert.equal(coo.itemIds.id(coo.cols[k]!), items.get(k));
       assert.equal(coo.values[k], values.get(k));
@@ -78,21 +84,21 @@ describe('cooFromTable', () => {
   });
 
   test('multi-batch dictionary table, shared maps across tables', async () => {
-    const a = await loadInteractions(path.join(ml100kDir, 'u1.base'));
-    const b = await loadInteractions(path.join(ml100kDir, 'u1.test'));
+    const a = await loadInteractions(path.join(ml.dir, 'u1.base'));
+    const b = await loadInteractions(path.join(ml.dir, 'u1.test'));
     const both = a.concat(b);
     assert.equal(both.batches.length, 2);
     const coo = cooFromTable(both);
-    assert.equal(coo.rows.length, 100000);
-    assert.equal(coo.userIds.size, 943);
-    assert.equal(coo.itemIds.size, 1682);
+    assert.equal(coo.rows.length, ml.ratings);
+    assert.equal(coo.userIds.size, ml.users);
+    assert.equal(coo.itemIds.size, ml.ratedItems);
     const userIds = new IdMap();
     const itemIds = new IdMap();
     const ca = cooFromTable(a, { userIds, itemIds });
     const cb = cooFromTable(b, { userIds, itemIds });
     assert.equal(ca.userIds, cb.userIds);
-    assert.equal(userIds.size, 943);
-    assert.equal(itemIds.size, 1682);
+    assert.equal(userIds.size, ml.users);
+    assert.equal(itemIds.size, ml.ratedItems);
     assert.equal(cb.userIds.id(cb.rows[5]!), b.getChild('user')!.get(5));
   });
 
@@ -239,14 +245,14 @@ describe('toCsr / transposeCsr', () => {
     assert.ok(csr.indices.length < 5000, 'duplicates were merged into a prefix view');
   });
 
-  test('cooToCsrPair on ml-100k: both directions agree with the ratings', async () => {
-    const coo = cooFromTable(await loadInteractions(path.join(ml100kDir, 'u.data')));
+  test('cooToCsrPair on MovieLens u.data: both directions agree with the ratings', async () => {
+    const coo = cooFromTable(await loadInteractions(path.join(ml.dir, 'u.data')));
     const { userItems, itemUsers } = cooToCsrPair(coo, { duplicates: 'last' });
-    assert.equal(userItems.indptr.length, 944);
-    assert.equal(itemUsers.indptr.length, 1683);
-    assert.equal(userItems.indices.length, 100000, 'u.data has no duplicate (user, item)');
-    assert.equal(itemUsers.indices.length, 100000);
-    for (let k = 0; k < 100000; k += 1013) {
+    assert.equal(userItems.indptr.length, ml.users + 1);
+    assert.equal(itemUsers.indptr.length, ml.ratedItems + 1);
+    assert.equal(userItems.indices.length, ml.ratings, 'u.data has no duplicate (user, item)');
+    assert.equal(itemUsers.indices.length, ml.ratings);
+    for (let k = 0; k < ml.ratings; k += 101) {
       const u = coo.rows[k]!;
       const i = coo.cols[k]!;
       const p = findIn(userItems, u, i);

@@ -1,13 +1,20 @@
 // Splits: deterministic for a seed, disjoint and complete; the time split holds out each
 // user's latest interactions; holdout files count ids unknown to training.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { IdMap } from '../../src/data/ids.js';
 import { loadInteractions } from '../../src/data/loaders.js';
 import { type Coo, cooFromTable } from '../../src/data/matrix.js';
 import { loadHoldout, randomSplit, type Split, selectCoo, timeSplit } from '../../src/data/split.js';
-import { ml100kDir } from '../helpers.js';
+import { syntheticMovieLens } from '../helpers.js';
+
+let ml: ReturnType<typeof syntheticMovieLens>;
+before(() => {
+  ml = syntheticMovieLens();
+});
+after(() => ml.cleanup());
 
 function assertPartition(split: Split, n: number): void {
   const seen = new Uint8Array(n);
@@ -52,18 +59,19 @@ describe('randomSplit', () => {
     assert.throws(() => randomSplit(data, Number.NaN, 1), RangeError);
   });
 
-  test('ml-100k: 20% test, spread over the whole file', async () => {
-    const data = cooFromTable(await loadInteractions(path.join(ml100kDir, 'u.data')));
+  test('MovieLens u.data: 20% test, spread over the whole file', async () => {
+    const data = cooFromTable(await loadInteractions(path.join(ml.dir, 'u.data')));
+    const n = ml.ratings;
     const s = randomSplit(data, 0.2, 7);
-    assertPartition(s, 100000);
-    assert.equal(s.test.length, 20000);
-    // Each tenth of the file gets about a fifth of its entries into test.
+    assertPartition(s, n);
+    assert.equal(s.test.length, Math.round(0.2 * n));
+    // Each tenth of the file gets about a fifth of its entries into test (±15%, over 3 sd).
     for (let d = 0; d < 10; d++) {
-      const inDecile = s.test.filter((k) => Math.floor(k / 10000) === d).length;
-      assert.ok(inDecile > 1800 && inDecile < 2200, `decile ${d}: ${inDecile}`);
+      const inDecile = s.test.filter((k) => Math.floor((k * 10) / n) === d).length;
+      assert.ok(Math.abs(inDecile - n / 50) < 0.15 * (n / 50), `decile ${d}: ${inDecile}`);
     }
     const test = selectCoo(data, s.test);
-    assert.equal(test.rows.length, 20000);
+    assert.equal(test.rows.length, s.test.length);
     assert.equal(test.userIds, data.userIds);
     assert.equal(test.rows[10], data.rows[s.test[10]!]);
     assert.equal(test.values[10], data.values[s.test[10]!]);
@@ -89,31 +97,40 @@ describe('timeSplit', () => {
     assert.throws(() => timeSplit(coo([0], null), 0.2), /needs timestamps/);
   });
 
-  test('ml-100k: per user, every test rating is no older than every train rating', async () => {
-    const data = cooFromTable(await loadInteractions(path.join(ml100kDir, 'u.data')));
+  test('MovieLens u.data: per user, every test rating is no older than every train rating', async () => {
+    const data = cooFromTable(await loadInteractions(path.join(ml.dir, 'u.data')));
     const s = timeSplit(data, 0.2);
-    assertPartition(s, 100000);
-    const maxTrain = new Float64Array(943).fill(Number.NEGATIVE_INFINITY);
-    const minTest = new Float64Array(943).fill(Number.POSITIVE_INFINITY);
-    const trainCount = new Int32Array(943);
+    assertPartition(s, ml.ratings);
+    const maxTrain = new Float64Array(ml.users).fill(Number.NEGATIVE_INFINITY);
+    const minTest = new Float64Array(ml.users).fill(Number.POSITIVE_INFINITY);
+    const trainCount = new Int32Array(ml.users);
     for (const k of s.train) {
       maxTrain[data.rows[k]!] = Math.max(maxTrain[data.rows[k]!]!, data.ts![k]!);
       trainCount[data.rows[k]!]!++;
     }
     for (const k of s.test) minTest[data.rows[k]!] = Math.min(minTest[data.rows[k]!]!, data.ts![k]!);
-    for (let u = 0; u < 943; u++) {
+    for (let u = 0; u < ml.users; u++) {
       assert.ok(trainCount[u]! >= 1);
       assert.ok(maxTrain[u]! <= minTest[u]!, `user ${u}`);
     }
-    assert.ok(Math.abs(s.test.length - 20000) < 943, `${s.test.length} test entries`);
+    assert.ok(Math.abs(s.test.length - 0.2 * ml.ratings) < ml.users, `${s.test.length} test entries`);
   });
 });
 
 describe('holdout', () => {
-  test('u1.test against u1.base: unknown items dropped and counted', async () => {
-    const trainTable = await loadInteractions(path.join(ml100kDir, 'u1.base'));
+  test('u1.test against u1.base: unknown users and items dropped and counted', async () => {
+    const trainTable = await loadInteractions(path.join(ml.dir, 'u1.base'));
     const train = cooFromTable(trainTable);
-    const testTable = await loadInteractions(path.join(ml100kDir, 'u1.test'));
+    // u1.test, plus ratings by a user and of items that u1.base never saw.
+    const file = path.join(ml.dir, 'u1-and-new.test');
+    const extra = [
+      '9001\t1\t4\t893286638',
+      '1\t9001\t3\t893286638',
+      '1\t9002\t2\t893286638',
+      '9001\t9001\t5\t893286638',
+    ];
+    writeFileSync(file, `${readFileSync(path.join(ml.dir, 'u1.test'), 'utf8')}${extra.join('\n')}\n`);
+    const testTable = await loadInteractions(file);
     // Reference counts, straight from the strings.
     const items = testTable.getChild('item')!;
     const users = testTable.getChild('user')!;
@@ -127,16 +144,17 @@ describe('holdout', () => {
       if (ii) unknownItems.add(items.get(k));
       if (ui || ii) unknownRows++;
     }
-    assert.ok(unknownRows > 0, 'u1.test has items never rated in u1.base');
+    assert.ok(unknownRows >= extra.length);
+    assert.ok(unknownUsers.has('9001') && unknownItems.has('9002'));
 
     const sizeBefore = train.itemIds.size;
-    const { test: held, dropped } = await loadHoldout(path.join(ml100kDir, 'u1.test'), train);
+    const { test: held, dropped } = await loadHoldout(file, train);
     assert.deepEqual(dropped, {
       rows: unknownRows,
       unknownUsers: unknownUsers.size,
       unknownItems: unknownItems.size,
     });
-    assert.equal(held.rows.length, 20000 - unknownRows);
+    assert.equal(held.rows.length, ml.folds[0]!.test + extra.length - unknownRows);
     assert.equal(train.itemIds.size, sizeBefore, 'training maps unchanged');
     assert.equal(held.itemIds, train.itemIds);
     assert.ok(held.cols.every((c) => c >= 0 && c < sizeBefore));
