@@ -7,7 +7,7 @@ import { listArchive } from '../../src/batch/archive.js';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
 import { runTraining } from '../../src/batch/train-job.js';
 import { ComputePool } from '../../src/compute/pool.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_PARAMS } from '../../src/model/params.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
 import { tempDir } from '../helpers.js';
