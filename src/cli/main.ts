@@ -1,6 +1,7 @@
 /** The `recsys` command line: one sub-command per file in this folder. */
 import { Command, CommanderError } from 'commander';
 import { envSetting } from '../config/index.js';
+import { demoDataCommand } from './demo-data.js';
 import { CliError } from './errors.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
@@ -18,6 +19,7 @@ program.addCommand(recommendCommand());
 program.addCommand(migrateCommand());
 program.addCommand(serveCommand());
 program.addCommand(startCommand());
+program.addCommand(demoDataCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -6,13 +6,12 @@ import { listArchive } from '../../src/batch/archive.js';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
 import { runTraining } from '../../src/batch/train-job.js';
 import { ComputePool } from '../../src/compute/pool.js';
-import { loadConfig } from '../../src/config/index.js';
 import { MODEL_CHANNEL } from '../../src/events/index.js';
 import { DEFAULT_PARAMS } from '../../src/model/params.js';
 import { activeVersion, listModels, loadModel } from '../../src/model/registry.js';
-import { openStores, type Stores } from '../../src/stores/index.js';
+import type { Stores } from '../../src/stores/index.js';
 import { syntheticMovieLens, tempDir } from '../helpers.js';
-import { freshPgliteDir } from '../stores/support/pglite-dir.js';
+import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
 
 describe('MovieLens import and training run (embedded)', () => {
   const tmp = tempDir();
@@ -20,8 +19,7 @@ describe('MovieLens import and training run (embedded)', () => {
   let stores: Stores;
   let pool: ComputePool;
   before(async () => {
-    await freshPgliteDir(tmp.dir);
-    stores = await openStores(loadConfig({ env: {}, overrides: { mode: 'embedded', dataDir: tmp.dir } }));
+    stores = await openEmbeddedStores(tmp.dir);
     pool = new ComputePool(2);
   });
   after(async () => {

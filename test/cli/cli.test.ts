@@ -1,7 +1,7 @@
 // The CLI contract, run as a user runs it: a real process on real files.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -131,5 +131,31 @@ describe('recsys CLI', () => {
     const r3 = await recsys('recommend', '--model', tmp.dir, '--user', '1');
     assert.equal(r3.code, 1);
     assert.match(r3.stderr, /not a model folder/);
+  });
+
+  it('demo-data writes a MovieLens folder that train reads, the same for the same seed', async () => {
+    const a = path.join(tmp.dir, 'demo-a');
+    const b = path.join(tmp.dir, 'demo-b');
+    const made = await recsys('demo-data', a, '--users', '120', '--items', '80', '--seed', '3');
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /ratings by 120 users of 80 items/);
+    assert.equal((await recsys('demo-data', b, '--users', '120', '--items', '80', '--seed', '3')).code, 0);
+    assert.deepEqual(readFileSync(path.join(a, 'u.data')), readFileSync(path.join(b, 'u.data')));
+    const trained = await recsys(
+      'train',
+      '--ratings',
+      path.join(a, 'u1.base'),
+      '--holdout',
+      path.join(a, 'u1.test'),
+      '--iterations',
+      '3',
+      '--json',
+    );
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.equal(JSON.parse(trained.stdout).users, 120);
+    const bad = await recsys('demo-data', path.join(tmp.dir, 'demo-c'), '--items', '10');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /at least 40 items/);
+    assert.equal((await recsys('demo-data', path.join(tmp.dir, 'demo-d'), '--users', 'x')).code, 1);
   });
 });

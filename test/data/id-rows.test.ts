@@ -1,18 +1,16 @@
 // The users/items registry on the embedded relational store: dense idx given once per id.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.js';
 import { registerIds } from '../../src/data/id-rows.js';
-import { openStores, type Stores } from '../../src/stores/index.js';
+import type { Stores } from '../../src/stores/index.js';
 import { tempDir } from '../helpers.js';
-import { freshPgliteDir } from '../stores/support/pglite-dir.js';
+import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
 
 describe('registerIds', () => {
   const tmp = tempDir();
   let stores: Stores;
   before(async () => {
-    await freshPgliteDir(tmp.dir);
-    stores = await openStores(loadConfig({ env: {}, overrides: { mode: 'embedded', dataDir: tmp.dir } }));
+    stores = await openEmbeddedStores(tmp.dir);
   });
   after(async () => {
     await stores.close();

@@ -7,11 +7,10 @@ import { listArchive } from '../../src/batch/archive.js';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
 import { runTraining } from '../../src/batch/train-job.js';
 import { ComputePool } from '../../src/compute/pool.js';
-import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_PARAMS } from '../../src/model/params.js';
-import { openStores, type Stores } from '../../src/stores/index.js';
+import type { Stores } from '../../src/stores/index.js';
 import { tempDir } from '../helpers.js';
-import { freshPgliteDir } from '../stores/support/pglite-dir.js';
+import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
 import { ml100kDir } from './dataset.js';
 
 const dir = ml100kDir();
@@ -21,8 +20,7 @@ describe('MovieLens 100K import and training run (embedded)', () => {
   let stores: Stores;
   let pool: ComputePool;
   before(async () => {
-    await freshPgliteDir(tmp.dir);
-    stores = await openStores(loadConfig({ env: {}, overrides: { mode: 'embedded', dataDir: tmp.dir } }));
+    stores = await openEmbeddedStores(tmp.dir);
     pool = new ComputePool(2);
   });
   after(async () => {

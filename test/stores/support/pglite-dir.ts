@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { loadConfig } from '../../../src/config/index.js';
+import { openStores, type Stores } from '../../../src/stores/index.js';
 
 const require = createRequire(import.meta.url);
 const version = JSON.parse(
@@ -29,4 +31,10 @@ export async function freshPgliteDir(parent: string): Promise<string> {
   const dir = path.join(parent, 'pg');
   await cp(template, dir, { recursive: true });
   return dir;
+}
+
+/** The embedded stores (PGlite, memory cache, table bus, local folder) in a fresh `parent`, migrated. */
+export async function openEmbeddedStores(parent: string): Promise<Stores> {
+  await freshPgliteDir(parent);
+  return openStores(loadConfig({ env: {}, overrides: { mode: 'embedded', dataDir: parent } }));
 }
