@@ -142,7 +142,8 @@ export function explicitHalfStep(
  * Implicit ALS half-step: `cgSteps` conjugate-gradient iterations per row on
  * (YᵀY + λI + Yᵀ(C_u − I)Y)·x = YᵀC_u·1, warm-started from and written back to `out`,
  * stopping early when rᵀr < 1e-20 (as the `implicit` library's _solve_cg), in f32.
- * Rows without entries are set to 0 (the exact solution); confidences are used as given.
+ * Rows without entries are set to 0 (the exact solution). A confidence c > 0 means preference 1
+ * with confidence c; c ≤ 0 means preference 0 with confidence |c| (negative feedback), as in `implicit`.
  */
 export function implicitHalfStep(
   indptr: usize,
@@ -197,9 +198,9 @@ export function implicitHalfStep(
 }
 
 /**
- * Over the entries e of one row (item y_e, confidence c_e):
- *   residual: dst += (c_e − (c_e − 1)·(y_e·v))·y_e      (r = YᵀC_u·1 − Yᵀ(C_u − I)Y·v part)
- *   else:     dst += (c_e − 1)·(y_e·v)·y_e              (Yᵀ(C_u − I)Y·v)
+ * Over the entries e of one row (item y_e, value c_e: preference p_e = [c_e > 0], confidence |c_e|):
+ *   residual: dst += (p_e·|c_e| − (|c_e| − 1)·(y_e·v))·y_e   (r = YᵀC_u·p − Yᵀ(C_u − I)Y·v part)
+ *   else:     dst += (|c_e| − 1)·(y_e·v)·y_e                 (Yᵀ(C_u − I)Y·v)
  * four entries at a time so v and dst are loaded once per four item rows.
  */
 // @ts-ignore: decorator
@@ -207,6 +208,7 @@ export function implicitHalfStep(
 function accumulate(indices: usize, values: usize, start: i32, end: i32, other: usize, f: i32, v: usize, dst: usize, residual: bool): void {
   const row = <usize>f << 2;
   const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
   let e = start;
   for (; e + 4 <= end; e += 4) {
     const ip = indices + (<usize>e << 2);
@@ -215,14 +217,14 @@ function accumulate(indices: usize, values: usize, start: i32, end: i32, other: 
     const y2 = other + <usize>load<i32>(ip, 8) * row;
     const y3 = other + <usize>load<i32>(ip, 12) * row;
     const c = v128.load(values + (<usize>e << 2));
-    const d = f32x4.mul(f32x4.sub(c, one), dot4(y0, y1, y2, y3, v, f));
-    axpy4(residual ? f32x4.sub(c, d) : d, y0, y1, y2, y3, dst, f);
+    const d = f32x4.mul(f32x4.sub(f32x4.abs(c), one), dot4(y0, y1, y2, y3, v, f));
+    axpy4(residual ? f32x4.sub(f32x4.max(c, zero), d) : d, y0, y1, y2, y3, dst, f);
   }
   for (; e < end; e++) {
     const y = other + <usize>load<i32>(indices + (<usize>e << 2)) * row;
     const c = load<f32>(values + (<usize>e << 2));
-    const d = (c - 1) * dot(y, v, f);
-    axpy(residual ? c - d : d, y, dst, f);
+    const d = (Mathf.abs(c) - 1) * dot(y, v, f);
+    axpy(residual ? max(c, <f32>0) - d : d, y, dst, f);
   }
 }
 

@@ -115,8 +115,10 @@ function implicitHalfStep(p: ImplicitStepArgs): void {
     for (let c = 0; c < f; c++) r[c] = -r[c];
     for (let e = start; e < end; e++) {
       const i = csr.indices[e];
+      // c > 0: preference 1 with confidence c; c ≤ 0: preference 0 with confidence |c|
+      // (negative feedback such as a dismiss), as the `implicit` library reads its input.
       const conf = csr.values[e];
-      const w = conf - (conf - 1) * dotRow(i, x);
+      const w = Math.max(conf, 0) - (Math.abs(conf) - 1) * dotRow(i, x);
       for (let c = 0; c < f; c++) r[c] += w * y[i * f + c];
     }
     pv.set(r);
@@ -127,7 +129,7 @@ function implicitHalfStep(p: ImplicitStepArgs): void {
       gramTimes(pv, ap);
       for (let e = start; e < end; e++) {
         const i = csr.indices[e];
-        const w = (csr.values[e] - 1) * dotRow(i, pv);
+        const w = (Math.abs(csr.values[e]) - 1) * dotRow(i, pv);
         for (let c = 0; c < f; c++) ap[c] += w * y[i * f + c];
       }
       let pap = 0;

@@ -46,7 +46,8 @@ export interface ExplicitStepArgs {
 /**
  * Implicit-feedback ALS half-step (Hu, Koren, Volinsky 2008) with the conjugate-gradient
  * solver of Takács et al. 2011, exactly as the `implicit` library's `_solve_cg`:
- * csr.values hold confidences c_ui (the caller passes 1 + α·r_ui), preference p_ui = 1,
+ * csr.values hold confidences c_ui (the caller passes 1 + α·r_ui), preference p_ui = 1; a
+ * value c ≤ 0 is negative feedback: preference 0 with confidence |c|, as `implicit` reads it,
  * gram = YᵀY + λI precomputed once per half-step, `out` rows are the warm start and are
  * updated in place with `cgSteps` CG iterations (stopping early when rᵀr < 1e-20).
  * Rows with no entries are set to 0, the exact solution of (YᵀY + λI)x = 0.

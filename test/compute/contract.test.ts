@@ -98,7 +98,7 @@ function kernelContract(backend: BackendName) {
       });
     }
 
-    it('implicit half-step: many CG steps reach the exact solve; 3 steps match js', async () => {
+    it('implicit half-step: many CG steps reach the exact solve; 3 steps match js; negative values are preference 0', async () => {
       const { arena, k, js } = await setup(backend);
       const rng = new Rng(3);
       for (const f of [5, 32]) {
@@ -107,7 +107,8 @@ function kernelContract(backend: BackendName) {
         const lambda = 0.1;
         const csr = randomCsr(rng, {
           ...{ rows: nRows, cols: nCols, maxLen: 19, emptyEvery: 3, alloc: arena },
-          value: () => 1 + 10 * rng.next(),
+          // A quarter negative: preference 0 with confidence |c| (a dismiss), as `implicit` reads it.
+          value: () => (rng.next() < 0.25 ? -1 : 1) * (1 + 10 * rng.next()),
         });
         const y = rng.fillNormal(arena.f32(nCols * f), 0.3);
         const gram = arena.f32(f * f);
