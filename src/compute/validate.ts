@@ -118,10 +118,17 @@ function checkCsr(
   }
 }
 
-export function checkGramian(y: unknown, nRows: number, factors: number, reg: number, out: unknown): void {
+export function checkGramian(
+  y: unknown,
+  nRows: number,
+  factors: number,
+  reg: number,
+  out: unknown,
+  maxFactors = MAX_FACTORS,
+): void {
   const yv = f32Arg('y', y);
   const ov = f32Arg('out', out);
-  const f = intArg('factors', factors, 1, MAX_FACTORS);
+  const f = intArg('factors', factors, 1, maxFactors);
   const n = intArg('nRows', nRows, 0, MAX_INT);
   finite('reg', reg);
   need('y', yv.length, n * f, 'nRows × factors');
@@ -129,7 +136,7 @@ export function checkGramian(y: unknown, nRows: number, factors: number, reg: nu
   noAlias(['out', ov, 0, f * f], [['y', yv, 0, n * f]]);
 }
 
-export function checkExplicitStep(a: ExplicitStepArgs): void {
+export function checkExplicitStep(a: ExplicitStepArgs, maxFactors = MAX_FACTORS): void {
   const csr = a.csr ?? ({} as ExplicitStepArgs['csr']);
   const indptr = i32Arg('indptr', csr.indptr);
   const indices = i32Arg('indices', csr.indices);
@@ -139,7 +146,7 @@ export function checkExplicitStep(a: ExplicitStepArgs): void {
   const out = f32Arg('out', a.out);
   const outBias = f32Arg('outBias', a.outBias);
   const rowReg = f32Arg('rowReg', a.rowReg);
-  const f = intArg('factors', a.factors, 1, MAX_FACTORS);
+  const f = intArg('factors', a.factors, 1, maxFactors);
   const rs = intArg('rowStart', a.rowStart, 0, MAX_INT - 1);
   const re = intArg('rowEnd', a.rowEnd, 0, MAX_INT - 1);
   finiteNonNegative('biasReg', a.biasReg);
@@ -166,7 +173,7 @@ export function checkExplicitStep(a: ExplicitStepArgs): void {
   noAlias(wOut, [['outBias', outBias, rs, re]]);
 }
 
-export function checkImplicitStep(a: ImplicitStepArgs): void {
+export function checkImplicitStep(a: ImplicitStepArgs, maxFactors = MAX_FACTORS): void {
   const csr = a.csr ?? ({} as ImplicitStepArgs['csr']);
   const indptr = i32Arg('indptr', csr.indptr);
   const indices = i32Arg('indices', csr.indices);
@@ -174,7 +181,7 @@ export function checkImplicitStep(a: ImplicitStepArgs): void {
   const other = f32Arg('other', a.other);
   const gram = f32Arg('gram', a.gram);
   const out = f32Arg('out', a.out);
-  const f = intArg('factors', a.factors, 1, MAX_FACTORS);
+  const f = intArg('factors', a.factors, 1, maxFactors);
   const rs = intArg('rowStart', a.rowStart, 0, MAX_INT - 1);
   const re = intArg('rowEnd', a.rowEnd, 0, MAX_INT - 1);
   intArg('cgSteps', a.cgSteps, 0, MAX_CG_STEPS);
@@ -193,12 +200,12 @@ export function checkImplicitStep(a: ImplicitStepArgs): void {
   );
 }
 
-export function checkTopK(a: TopKArgs): void {
+export function checkTopK(a: TopKArgs, maxFactors = MAX_FACTORS): void {
   const queries = f32Arg('queries', a.queries);
   const items = f32Arg('items', a.items);
   const outIndices = i32Arg('outIndices', a.outIndices);
   const outScores = f32Arg('outScores', a.outScores);
-  const f = intArg('factors', a.factors, 1, MAX_FACTORS);
+  const f = intArg('factors', a.factors, 1, maxFactors);
   const nq = intArg('nQueries', a.nQueries, 0, MAX_INT);
   const ni = intArg('nItems', a.nItems, 0, MAX_INT);
   const k = intArg('k', a.k, 0, MAX_INT);

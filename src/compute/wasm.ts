@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARENA_RESERVED, type Arena } from './arena.js';
 import type { Csr, ExplicitStepArgs, ImplicitStepArgs, Kernels, TopKArgs } from './kernels.js';
+import { checkExplicitStep, checkGramian, checkImplicitStep, checkTopK } from './validate.js';
 
 /** Exports of assembly/index.ts (pointers are byte offsets into the arena memory). */
 export interface WasmExports {
@@ -284,6 +285,7 @@ export class WasmKernels implements Kernels {
     checkInt('nRows', nRows, 0);
     const py = this.ptr('y', y, nRows * factors, 'f32');
     const pout = this.ptr('out', out, factors * factors, 'f32');
+    checkGramian(y, nRows, factors, reg, out, WASM_MAX_FACTORS);
     this.ensureScratch(factors);
     const rc = this.exports.gramian(py, nRows, factors, reg, pout, this.scratch, this.scratchSize);
     if (rc !== 0) this.failed('gramian', rc);
@@ -299,6 +301,7 @@ export class WasmKernels implements Kernels {
     const pRowReg = this.ptr('rowReg', a.rowReg, a.rowEnd, 'f32');
     const pOut = this.ptr('out', a.out, a.rowEnd * f, 'f32');
     const pOutBias = this.ptr('outBias', a.outBias, a.rowEnd, 'f32');
+    checkExplicitStep(a, WASM_MAX_FACTORS);
     this.ensureScratch(f);
     // Cost per row ≈ f²/2 per entry plus f³/3 for the Cholesky factorisation.
     forRowChunks(a.csr.indptr, a.rowStart, a.rowEnd, (f * f) / 2, (f * f * f) / 3, (r0, r1) => {
@@ -333,6 +336,7 @@ export class WasmKernels implements Kernels {
     const pOther = this.ptr('other', a.other, 0, 'f32');
     const pGram = this.ptr('gram', a.gram, f * f, 'f32');
     const pOut = this.ptr('out', a.out, a.rowEnd * f, 'f32');
+    checkImplicitStep(a, WASM_MAX_FACTORS);
     this.ensureScratch(f);
     // Cost per row ≈ (cgSteps + 1)·(2f·entries + f²).
     const perEntry = 2 * f * (a.cgSteps + 1);
@@ -385,6 +389,7 @@ export class WasmKernels implements Kernels {
         }
       }
     }
+    checkTopK(a, WASM_MAX_FACTORS);
     if (nQueries === 0 || k === 0) return;
     this.ensureScratch(f);
     // Whole query blocks per call (items stream once per block), about CHUNK_MACS each.

@@ -422,7 +422,6 @@ const BAD_CALLS: BadCall[] = [
     what: 'non-finite reg',
     over: () => ({ reg: Number.NaN }),
     throws: /reg must be finite/,
-    unchecked: ['wasm'],
   },
   {
     kernel: 'gramian',
@@ -432,7 +431,6 @@ const BAD_CALLS: BadCall[] = [
       return { y, out };
     },
     throws: /out overlaps y/,
-    unchecked: ['wasm'],
   },
   // explicitHalfStep
   ...csrCases('explicitHalfStep'),
@@ -465,28 +463,24 @@ const BAD_CALLS: BadCall[] = [
     what: 'negative rowReg',
     over: (a) => ({ rowReg: f32(a, 0.1, -1) }),
     throws: /rowReg\[1\] must be finite and ≥ 0/,
-    unchecked: ['wasm'],
   },
   {
     kernel: 'explicitHalfStep',
     what: 'NaN rowReg',
     over: (a) => ({ rowReg: f32(a, Number.NaN, 1) }),
     throws: /rowReg\[0\] must be finite/,
-    unchecked: ['wasm'],
   },
   {
     kernel: 'explicitHalfStep',
     what: 'negative biasReg',
     over: () => ({ biasReg: -0.5 }),
     throws: /biasReg must be finite and ≥ 0/,
-    unchecked: ['wasm'],
   },
   {
     kernel: 'explicitHalfStep',
     what: 'non-finite globalMean',
     over: () => ({ globalMean: Number.NaN }),
     throws: /globalMean must be finite/,
-    unchecked: ['wasm'],
   },
   {
     kernel: 'explicitHalfStep',
@@ -497,7 +491,6 @@ const BAD_CALLS: BadCall[] = [
       return { rowReg, out };
     },
     throws: /out overlaps rowReg/,
-    unchecked: ['wasm'],
   },
   {
     kernel: 'explicitHalfStep',
@@ -507,7 +500,6 @@ const BAD_CALLS: BadCall[] = [
       return { out, outBias };
     },
     throws: /out overlaps outBias/,
-    unchecked: ['wasm'],
   },
   // implicitHalfStep
   ...csrCases('implicitHalfStep'),
@@ -537,7 +529,6 @@ const BAD_CALLS: BadCall[] = [
       return { other, out };
     },
     throws: /out overlaps other/,
-    unchecked: ['wasm'],
   },
   // topK
   { kernel: 'topK', what: 'negative nQueries', over: () => ({ nQueries: -1 }), throws: notInt('nQueries') },
@@ -607,7 +598,6 @@ const BAD_CALLS: BadCall[] = [
       return { queries, outScores };
     },
     throws: /outScores overlaps queries/,
-    unchecked: ['wasm'],
   },
 ];
 
