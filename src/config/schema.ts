@@ -187,6 +187,19 @@ export const SCHEMA = {
         'what `/readyz` needs to answer 200; with fewer it answers 200 `degraded` while only the others are missing',
     }),
   },
+  speed: {
+    retentionHours: setting(number(0, 8760, { exclusiveMin: true }), {
+      env: 'RECSYS_RT_RETENTION_HOURS',
+      default: 48,
+      description:
+        'rows of `rt_user_interactions` older than this are written to the Parquet archive, checked, then deleted',
+    }),
+    archiveEveryMs: setting(integer(1000, 86_400_000), {
+      env: 'RECSYS_ARCHIVE_EVERY_MS',
+      default: 600_000,
+      description: 'pause between two archive sweeps of the stream process',
+    }),
+  },
   compute: {
     backend: setting(oneOf(BACKEND_NAMES), {
       env: 'RECSYS_BACKEND',
