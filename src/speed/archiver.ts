@@ -253,7 +253,11 @@ export class Archiver {
     return rowCount;
   }
 
-  /** The rows carrying `key`, ordered by event id, as columns (one statement: one snapshot). */
+  /**
+   * The rows carrying `key`, ordered by event id, as columns (one statement: one snapshot). ts goes
+   * out as epoch ms, floored: extract(epoch) is numeric (exact) since PostgreSQL 14, and flooring
+   * to the ms never crosses the midnight the key's day came from.
+   */
   private async rowsOf(key: string): Promise<ArchiveColumns> {
     const { rows } = await this.db.query<KeyRows>(
       `SELECT count(*)::int AS n,
