@@ -7,8 +7,8 @@ import { silentLogger } from '../../src/logger.js';
 import { migrate } from '../../src/stores/index.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import type { ObjectStore } from '../../src/stores/objects/port.js';
-import { openPostgres } from '../../src/stores/relational/postgres.js';
 import type { RelationalStore } from '../../src/stores/relational/port.js';
+import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { uid } from '../stores/support/wait.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 
