@@ -222,6 +222,17 @@ export const SCHEMA = {
       description:
         "users' histories a stream process keeps in memory between micro-batches (others are read from the store)",
     }),
+    retentionHours: setting(number(0, 8760, { exclusiveMin: true }), {
+      env: 'RECSYS_RT_RETENTION_HOURS',
+      default: 48,
+      description:
+        'rows of `rt_user_interactions` older than this are written to the Parquet archive, checked, then deleted',
+    }),
+    archiveEveryMs: setting(integer(1000, 86_400_000), {
+      env: 'RECSYS_ARCHIVE_EVERY_MS',
+      default: 600_000,
+      description: 'pause between two archive sweeps of the stream process',
+    }),
   },
   compute: {
     backend: setting(oneOf(BACKEND_NAMES), {

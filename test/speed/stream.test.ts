@@ -207,6 +207,8 @@ describe('speed layer (embedded stores)', () => {
     assert.match(metrics, /recsys_stream_events_total\{outcome="stored"\} 5/);
     assert.match(metrics, /recsys_stream_events_total\{outcome="duplicate"\} 5/);
     assert.match(metrics, /recsys_stream_events_total\{outcome="dead_letter"\} 2/);
+    assert.match(metrics, /recsys_stream_consumer_lag 0\n/);
+    assert.match(metrics, /recsys_stream_freshness_seconds_count [1-9]/);
   });
 
   it('takes up a new active model without a restart, refolding the whole history', async () => {
