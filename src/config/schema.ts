@@ -90,6 +90,12 @@ export const SCHEMA = {
     description: 'bound on reaching any server at start; an unreachable one fails with its name and address',
   }),
   bus: {
+    topic: setting(text(), {
+      env: 'RECSYS_INTERACTIONS_TOPIC',
+      default: 'interactions',
+      description:
+        'the topic events are published to and the speed layer reads (its dead letters go to `<topic>.dlq`); another name lets systems share one Kafka cluster',
+    }),
     partitions: setting(integer(1, 1024), {
       env: 'RECSYS_BUS_PARTITIONS',
       default: 8,

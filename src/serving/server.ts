@@ -165,6 +165,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     stream,
     view: () => view,
     train: deps.train,
+    interactionsTopic: deps.config.bus.topic,
   };
 
   // Model changes: a new view, and every cached answer of the old model goes.

@@ -11,7 +11,7 @@ import type { RecsysConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ActiveModel } from '../model/active.js';
 import type { Consumer } from '../stores/bus/port.js';
-import { INTERACTIONS_TOPIC, type Stores } from '../stores/index.js';
+import type { Stores } from '../stores/index.js';
 import { Archiver } from './archiver.js';
 import { SpeedMetrics } from './metrics.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -63,9 +63,10 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     assigned: () => assignment().length,
     process: processor.process,
   });
-  await stores.bus.ensureTopic(INTERACTIONS_TOPIC);
+  const topic = config.bus.topic;
+  await stores.bus.ensureTopic(topic);
   consumer = await stores.bus.consume({
-    topic: INTERACTIONS_TOPIC,
+    topic,
     groupId: config.speed.groupId,
     handler: batcher.handle,
     maxBatchSize: config.speed.maxBatchEvents,
@@ -75,7 +76,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
   });
   logger.info(
     { group: config.speed.groupId, intervalMs: config.speed.microbatchMs },
-    `speed layer consuming ${INTERACTIONS_TOPIC}`,
+    `speed layer consuming ${topic}`,
   );
   // Retention: rows past RECSYS_RT_RETENTION_HOURS go to the Parquet archive. PGlite runs in
   // this process, so embedded sweeps take smaller bites to keep the event loop responsive.
