@@ -280,7 +280,10 @@ describe('loadConfig', () => {
     assert.equal(problems.length, 4, all);
     assert.match(all, /recsys\.json: unknown key "databseUrl" \(known: mode, dataDir, databaseUrl/);
     assert.match(all, /unknown key "serving\.rateLimits" \(known: apiKeys, publicReads, rateLimit/);
-    assert.match(all, /unknown key "bus\.partition" \(known: topic, partitions, maxAttempts, retentionHours\)/);
+    assert.match(
+      all,
+      /unknown key "bus\.partition" \(known: topic, partitions, maxAttempts, retentionHours\)/,
+    );
     assert.match(all, /unknown key "busPartitions" \(now "bus\.partitions"\)/);
     const overrides = problemsOf(() =>
       loadConfig({ env: {}, overrides: { dataDir: '/x', nope: 1 } as unknown as never }),
