@@ -56,6 +56,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     assignment,
     maxHistories: config.speed.maxHistories,
     signal: stopping.signal,
+    parallelReads: config.mode === 'services',
   });
   const batcher = new MicroBatcher({
     intervalMs: config.speed.microbatchMs,
