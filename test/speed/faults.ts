@@ -49,15 +49,7 @@ export class FaultyDb implements RelationalStore {
   }
 
   private take(sql: string): When | 'corrupt' | null {
-    const i = this.armed.findIndex((a) => a.match.test(sql));
-    if (i < 0) return null;
-    const a = this.armed[i]!;
-    if (a.skip > 0) {
-      a.skip--;
-      return null;
-    }
-    this.armed.splice(i, 1);
-    return a.when;
+    return fire(this.armed, (a) => a.match.test(sql));
   }
 
   exec(sql: string): Promise<void> {
@@ -104,15 +96,7 @@ export class FaultyObjects implements ObjectStore {
   }
 
   private take(op: ObjectOp): When | 'corrupt' | null {
-    const i = this.armed.findIndex((a) => a.match === op);
-    if (i < 0) return null;
-    const a = this.armed[i]!;
-    if (a.skip > 0) {
-      a.skip--;
-      return null;
-    }
-    this.armed.splice(i, 1);
-    return a.when;
+    return fire(this.armed, (a) => a.match === op);
   }
 
   private async call<T>(op: ObjectOp, key: string, run: () => Promise<T>): Promise<T> {
@@ -151,4 +135,17 @@ export class FaultyObjects implements ObjectStore {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** The first armed fault that matches: it fires (and is disarmed) unless it still has calls to skip. */
+function fire<M>(armed: Armed<M>[], matches: (a: Armed<M>) => boolean): When | 'corrupt' | null {
+  const i = armed.findIndex(matches);
+  if (i < 0) return null;
+  const a = armed[i]!;
+  if (a.skip > 0) {
+    a.skip--;
+    return null;
+  }
+  armed.splice(i, 1);
+  return a.when;
 }
