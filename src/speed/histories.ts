@@ -24,6 +24,8 @@ export interface History {
   readonly items: Map<number, number>;
   /** Events folded: training pairs of the user plus stored events after the model's data. */
   n: number;
+  /** The model whose item indices `items` holds. */
+  readonly model: AlsModel;
 }
 
 interface RtRow {
@@ -35,13 +37,8 @@ interface RtRow {
 
 export class Histories {
   private readonly kept: LRUCache<string, History>;
-  private model: AlsModel | null = null;
-  /** Interactions after this time are newer than the model's data (null: the model does not say). */
-  private since: Date | null = null;
-
   /** The weight of each event type, by type code (EVENT_TYPES order). */
   private readonly typeWeights: Float64Array;
-  private explicit = false;
 
   constructor(weights: EventWeights, maxUsers: number) {
     this.kept = new LRUCache({ max: maxUsers });
@@ -49,11 +46,8 @@ export class Histories {
   }
 
   /** Forget every kept history (the model or the partitions held changed). */
-  reset(model: AlsModel | null): void {
+  reset(): void {
     this.kept.clear();
-    this.model = model;
-    this.explicit = model?.meta.params.mode === 'explicit';
-    this.since = model?.meta.dataUntil ? new Date(model.meta.dataUntil) : null;
   }
 
   /**
@@ -68,10 +62,9 @@ export class Histories {
   async build(
     reader: Queryable,
     columns: EventColumns,
+    model: AlsModel,
     opts: { useKept: boolean; readerSeesBatch: boolean },
   ): Promise<Map<number, History>> {
-    const model = this.model;
-    if (!model) return new Map();
     const perUser = new Map<number, number[]>();
     for (let i = 0; i < columns.length; i++) {
       const u = columns.userCode[i]!;
@@ -89,14 +82,14 @@ export class Histories {
     const missing: number[] = [];
     for (const [u, events] of perUser) {
       const kept = opts.useKept ? this.kept.get(columns.users[u]!) : undefined;
-      if (kept) {
+      if (kept && kept.model === model) {
         addBatch(kept, events);
         out.set(u, kept);
       } else missing.push(u);
     }
     if (missing.length > 0) {
       const ids = missing.map((u) => columns.users[u]!);
-      const read = await this.read(reader, ids);
+      const read = await this.read(reader, ids, model);
       for (let k = 0; k < missing.length; k++) {
         const h = read.get(ids[k]!)!;
         if (!opts.readerSeesBatch) addBatch(h, perUser.get(missing[k]!)!);
@@ -116,39 +109,40 @@ export class Histories {
     this.kept.clear();
   }
 
-  private async read(tx: Queryable, users: string[]): Promise<Map<string, History>> {
+  private async read(tx: Queryable, users: string[], model: AlsModel): Promise<Map<string, History>> {
     const out = new Map<string, History>();
-    for (const u of users) out.set(u, this.trained(u));
+    for (const u of users) out.set(u, this.trained(u, model));
+    // Interactions after the model's data (all of them when the model does not say).
+    const since = model.meta.dataUntil ? new Date(model.meta.dataUntil) : null;
     const { rows } = await tx.query<RtRow>(
       `SELECT user_id, item_id, type, value FROM rt_user_interactions
         WHERE user_id = ANY($1) AND ($2::timestamptz IS NULL OR ts > $2) ORDER BY ts, event_id`,
-      [users, this.since],
+      [users, since],
     );
     for (const r of rows) this.add(out.get(r.user_id)!, r.item_id, r.type as EventType, r.value);
     return out;
   }
 
   /** The user's training row, or an empty history for a user the model has not seen. */
-  private trained(user: string): History {
-    const model = this.model!;
+  private trained(user: string, model: AlsModel): History {
     const items = new Map<number, number>();
     const u = model.userIdx(user);
-    if (u === undefined) return { items, n: 0 };
+    if (u === undefined) return { items, n: 0, model };
     const from = model.seenIndptr[u]!;
     const to = model.seenIndptr[u + 1]!;
     for (let e = from; e < to; e++) items.set(model.seenIndices[e]!, model.seenValues?.[e] ?? 1);
-    return { items, n: to - from };
+    return { items, n: to - from, model };
   }
 
   private add(h: History, item: string, type: EventType, value: number | null): void {
-    this.addIdx(h, this.model!.itemIdx(item) ?? -1, TYPE_CODE.get(type)!, value ?? Number.NaN);
+    this.addIdx(h, h.model.itemIdx(item) ?? -1, TYPE_CODE.get(type)!, value ?? Number.NaN);
   }
 
   /** One event (item index, -1 when the model lacks it; type code; value, NaN for none). */
   private addIdx(h: History, i: number, typeCode: number, value: number): void {
     h.n++;
     if (i < 0) return;
-    if (this.explicit) {
+    if (h.model.meta.params.mode === 'explicit') {
       // Explicit models learn ratings: only rating events with a value say one.
       if (typeCode === RATING && !Number.isNaN(value)) h.items.set(i, value);
       return;

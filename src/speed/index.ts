@@ -44,6 +44,9 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
   const stopping = new AbortController();
   let consumer: Consumer | null = null;
   const assignment = () => consumer?.assignment() ?? [];
+  // PostgreSQL's pool lets the fold-in run while the database takes the events; PGlite has
+  // one connection, so there they take turns.
+  const concurrent = config.mode === 'services';
   const processor = new MicroBatchProcessor({
     db: stores.db,
     cache: stores.cache,
@@ -56,7 +59,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     assignment,
     maxHistories: config.speed.maxHistories,
     signal: stopping.signal,
-    parallelReads: config.mode === 'services',
+    parallelReads: concurrent,
   });
   const batcher = new MicroBatcher({
     intervalMs: config.speed.microbatchMs,

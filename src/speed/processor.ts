@@ -118,18 +118,27 @@ export class MicroBatchProcessor {
   };
 
   /** Takes up a new active model (and drops kept histories when it or the partitions change). */
-  private async followModel(held: number[]): Promise<string | null> {
+  /** One model switch at a time. */
+  private following: Promise<unknown> = Promise.resolve();
+
+  private followModel(held: number[]): Promise<string | null> {
+    const run = this.following.then(() => this.switchModel(held));
+    this.following = run.catch(() => {});
+    return run;
+  }
+
+  private async switchModel(held: number[]): Promise<string | null> {
     const loaded = this.d.model();
     const key = held.join(',');
     if ((loaded?.model ?? null) !== (this.foldIn?.model ?? null)) {
       this.foldIn = loaded
         ? await FoldIn.create(loaded.model, this.d.backend, { maxEntries: 200_000, maxRows: 512 })
         : null;
-      this.histories.reset(loaded?.model ?? null);
+      this.histories.reset();
       this.held = key;
       if (loaded) this.d.logger.info({ version: loaded.model.meta.version }, 'speed layer folds into model');
     } else if (key !== this.held) {
-      this.histories.reset(this.foldIn?.model ?? null);
+      this.histories.reset();
       this.held = key;
     }
     return this.foldIn?.model.meta.version ?? null;
@@ -155,7 +164,7 @@ export class MicroBatchProcessor {
         const early =
           foldIn && this.d.parallelReads
             ? this.histories
-                .build(this.d.db, columns, { useKept: true, readerSeesBatch: false })
+                .build(this.d.db, columns, foldIn.model, { useKept: true, readerSeesBatch: false })
                 .then((h) => this.fold(foldIn, columns, h))
             : null;
         // Settle both before deciding, so no read is left running on its own.
@@ -170,7 +179,10 @@ export class MicroBatchProcessor {
         if (allNew && guessed.status === 'fulfilled' && guessed.value) folded = guessed.value;
         else {
           if (!allNew || early) this.histories.abandon();
-          const h = await this.histories.build(tx, columns, { useKept: allNew, readerSeesBatch: true });
+          const h = await this.histories.build(tx, columns, foldIn.model, {
+            useKept: allNew,
+            readerSeesBatch: true,
+          });
           folded = this.fold(foldIn, columns, h);
         }
         phases.mark('fold');

@@ -38,7 +38,7 @@ WITH ins AS (
   RETURNING user_id, item_id, type
 ), pop AS (
   INSERT INTO item_popularity AS p (item_id, score, updated_at)
-  SELECT item_id, count(*), now() FROM ins WHERE type <> 'dismiss' GROUP BY item_id
+  SELECT item_id, count(*), now() FROM ins WHERE type <> 'dismiss' GROUP BY item_id ORDER BY item_id
   ON CONFLICT (item_id) DO UPDATE
     SET score = p.score * power(0.5, GREATEST(0, extract(epoch FROM now() - p.updated_at)) / $1) + excluded.score,
         updated_at = now()
@@ -48,7 +48,7 @@ SELECT user_id, count(*)::int AS n FROM ins GROUP BY user_id`;
 // $1 item ids, $2 new events per item, $3 the half-life in seconds.
 const RAISE_POPULARITY = `
 INSERT INTO item_popularity AS p (item_id, score, updated_at)
-SELECT item_id, n, now() FROM unnest($1::text[], $2::float8[]) AS t(item_id, n)
+SELECT item_id, n, now() FROM unnest($1::text[], $2::float8[]) AS t(item_id, n) ORDER BY item_id
 ON CONFLICT (item_id) DO UPDATE
   SET score = p.score * power(0.5, GREATEST(0, extract(epoch FROM now() - p.updated_at)) / $3) + excluded.score,
       updated_at = now()`;
