@@ -13,7 +13,7 @@
  *   freshness <baseUrl> <seconds> <warmupSeconds> <loadPerSecond> <probesPerSecond> <probeUsers>
  *       subscribes probeUsers users over WS /v1/stream, posts a steady background load over the
  *       other users and, for the probe users, single events whose push it times
- *       → {samples: [ms...], lost, stray, posted, pushes}
+ *       → {samples: [ms...], lost, stray, posted, pushes, errors}
  *
  * Brokers from KAFKA_BROKERS (default 127.0.0.1:9092).
  */
@@ -177,6 +177,16 @@ async function freshness(
   let pushes = 0;
   let lost = 0;
   let posted = 0;
+  let errors = 0;
+  const send = (body: string) =>
+    post(agent, eventsUrl, body).then(
+      (status) => {
+        if (status !== 202) errors++;
+      },
+      () => {
+        errors++;
+      },
+    );
 
   const sockets: WebSocket[] = [];
   const wsUrl = `${base.replace(/^http/, 'ws')}/v1/stream`;
@@ -220,7 +230,7 @@ async function freshness(
       if (!probeSet.has(userId(u))) batch.push(source.input(u));
     }
     posted += batch.length;
-    void post(agent, eventsUrl, JSON.stringify(batch)).catch(() => undefined);
+    void send(JSON.stringify(batch));
   }, 100);
 
   // Probes: one event for one probe user at a time per user, timed from the POST to its push.
@@ -240,7 +250,7 @@ async function freshness(
       const body = JSON.stringify(source.input(p));
       outstanding.set(u, { t0: performance.now(), counted: measuring });
       posted++;
-      void post(agent, eventsUrl, body).catch(() => undefined);
+      void send(body);
       break;
     }
   }, 1000 / probesPerSecond);
@@ -258,7 +268,7 @@ async function freshness(
   for (const p of outstanding.values()) if (p.counted) lost++;
   for (const ws of sockets) ws.close();
   agent.destroy();
-  print({ samples, lost, stray, posted, pushes });
+  print({ samples, lost, stray, posted, pushes, errors });
 }
 
 const [role, ...a] = process.argv.slice(2);

@@ -27,7 +27,7 @@
  * BENCH_SPEED_BACKLOG=N changes the backlog (default 1,000,000; fewer is not a result).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -69,7 +69,7 @@ const TOPIC = INTERACTIONS_TOPIC;
 const PARTITIONS = 8;
 const BACKLOG = Number(process.env.BENCH_SPEED_BACKLOG ?? 1_000_000);
 const BACKLOG_SEND = 10_000;
-const DRAIN_ROUNDS = 2;
+const DRAIN_ROUNDS = Number(process.env.BENCH_SPEED_DRAIN_ROUNDS ?? 2);
 const DRAIN_TIMEOUT_MS = 600_000;
 const INGEST_ROUNDS = 3;
 const INGEST_SECONDS = 10;
@@ -147,6 +147,74 @@ function machineTicks(): { busy: number; total: number } {
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
   const total = v.reduce((s, x) => s + x, 0);
   return { busy: total - idle, total };
+}
+
+/** CPU ticks (user + system, all threads) of every process now, by pid. */
+function allProcTicks(): Map<number, { comm: string; ticks: number }> {
+  const out = new Map<number, { comm: string; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(name), { comm, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the machine's CPU went over a span, in % of one core, by who used it: the process
+ * under test, PostgreSQL (every backend), Kafka, Redis, and the rest of the machine's busy
+ * time (the bench itself, the kernel, other engineers' builds and tests on the shared machine).
+ */
+class CpuBreakdown {
+  private readonly before = allProcTicks();
+  private readonly machine0 = machineTicks();
+  private readonly t0 = performance.now();
+  constructor(private readonly subjects: Array<{ pid?: number; name: string }>) {}
+  read(): Record<string, number> {
+    const seconds = (performance.now() - this.t0) / 1000;
+    const after = allProcTicks();
+    const m = machineTicks();
+    const out: Record<string, number> = {};
+    const pct = (ticks: number) => (ticks * 100) / (TICKS_PER_SECOND * seconds);
+    let named = 0;
+    const add = (k: string, ticks: number) => {
+      if (k === 'other') return;
+      named += ticks;
+      out[k] = (out[k] ?? 0) + pct(ticks);
+    };
+    for (const [pid, p] of after) {
+      const was = this.before.get(pid);
+      const ticks = was && was.comm === p.comm ? p.ticks - was.ticks : p.ticks;
+      if (ticks <= 0) continue;
+      const who =
+        this.subjects.find((x) => x.pid === pid)?.name ??
+        (p.comm === 'postgres'
+          ? 'PostgreSQL'
+          : p.comm === 'java'
+            ? 'Kafka'
+            : p.comm.startsWith('redis')
+              ? 'Redis'
+              : 'other');
+      add(who, ticks);
+    }
+    // /proc/stat counts jiffies over all cores on the same 100 Hz clock.
+    out.other = Math.max(0, pct(m.busy - this.machine0.busy - named));
+    return out;
+  }
+}
+
+export function formatBreakdown(b: Record<string, number>): string {
+  return Object.entries(b)
+    .sort((x, y) => y[1] - x[1])
+    .filter(([, v]) => v >= 0.5)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
 }
 
 class CpuMeter {
@@ -423,19 +491,23 @@ async function setupStores(): Promise<Setup> {
   const rows = new Int32Array(TRAIN_INTERACTIONS);
   const cols = new Int32Array(TRAIN_INTERACTIONS);
   const values = new Float32Array(TRAIN_INTERACTIONS);
+  // Over the 30 days up to an hour ago: the model's data ends before the events begin.
+  const ts = new Float64Array(TRAIN_INTERACTIONS);
+  const dataUntil = Date.now() - 3_600_000;
   for (let e = 0; e < TRAIN_INTERACTIONS; ) {
     const u = source.user();
     if (u >= KNOWN_USERS) continue;
     rows[e] = u;
     cols[e] = source.item();
     values[e] = 1 + (e % 3);
+    ts[e] = dataUntil - (e / TRAIN_INTERACTIONS) * 30 * 86_400_000;
     e++;
   }
   const backend = await resolveBackend(undefined);
   const pool = new ComputePool(2);
   const t0 = performance.now();
   const { model } = await fitAls(
-    { userIds: IdMap.fromJSON(users), itemIds: IdMap.fromJSON(items), rows, cols, values },
+    { userIds: IdMap.fromJSON(users), itemIds: IdMap.fromJSON(items), rows, cols, values, ts },
     { ...DEFAULT_PARAMS.implicit, factors: FACTORS, iterations: 10 },
     { backend, pool, version: newModelVersion() },
   );
@@ -509,6 +581,83 @@ interface DrainResult {
   machineCpu: number;
   rows: number;
   profiles: number;
+  /** From the stream's /metrics over the whole run: micro-batches, their mean events and seconds. */
+  batches: number;
+  meanBatchEvents: number;
+  meanBatchSeconds: number;
+  cpu: Record<string, number>;
+}
+
+/** Sum and count of a Prometheus histogram (no labels) on a /metrics page. */
+async function histogramTotals(url: string, name: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(url)).text();
+  const num = (suffix: string) =>
+    Number(new RegExp(`^${name}_${suffix}(?:\\{\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { sum: num('sum'), count: num('count') };
+}
+
+/**
+ * Diagnostics (BENCH_SPEED_PG_SAMPLE=1): what the stream's PostgreSQL sessions are doing,
+ * sampled from pg_stat_activity every 20 ms on a connection of its own; stop() tallies it.
+ */
+function samplePg(): { stop(): Promise<string> } {
+  const tally = new Map<string, number>();
+  let samples = 0;
+  let running = true;
+  const done = (async () => {
+    const pg = await openPostgres({
+      url: baseEnv.DATABASE_URL,
+      connectTimeoutMs: 5000,
+      logger: silentLogger,
+    });
+    while (running) {
+      const { rows } = await pg.query<{ state: string; wait: string | null; q: string }>(
+        `SELECT state, wait_event_type || ':' || wait_event AS wait, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q
+           FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`,
+        [DB_NAME],
+      );
+      samples++;
+      for (const r of rows) {
+        const k = r.state === 'active' ? `active ${r.wait ?? 'cpu'} ${r.q}` : r.state;
+        tally.set(k, (tally.get(k) ?? 0) + 1);
+      }
+      await sleep(20);
+    }
+    await pg.close();
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return [...tally]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 20)
+        .map(([k, n]) => `  ${((n * 100) / samples).toFixed(1).padStart(5)} % ${k}`)
+        .join('\n');
+    },
+  };
+}
+
+/** Cumulative bucket counts (le → count) of a histogram on a /metrics page, summed over its labels. */
+async function histogramBuckets(url: string, name: string): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const text = await (await fetch(url)).text();
+  const re = new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const le = /le="([^"]+)"/.exec(m[1] ?? '')?.[1] ?? '';
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** The smallest bucket bound holding fraction q of what was observed between two scrapes, ms. */
+function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
+  if (total <= 0) return Number.NaN;
+  for (const le of les) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le * 1000;
+  return Number.NaN;
 }
 
 let runId = 0;
@@ -531,6 +680,9 @@ async function drain(db: RelationalStore, setup: Setup, n: number, users: number
   );
   const readyAtMs = performance.now() - t0;
   const cpu = new CpuMeter(stream.child.pid);
+  const breakdown = new CpuBreakdown([{ pid: stream.child.pid, name: 'recsys stream' }]);
+  const metricsUrl = `${stream.match[1]}/metrics`;
+  const pgSampler = process.env.BENCH_SPEED_PG_SAMPLE ? samplePg() : null;
   try {
     let firstAt = 0;
     let firstRows = 0;
@@ -554,6 +706,11 @@ async function drain(db: RelationalStore, setup: Setup, n: number, users: number
     }
     const doneAt = performance.now();
     const used = cpu.read();
+    const byWho = breakdown.read();
+    if (pgSampler)
+      log(`PostgreSQL sessions of the bench database, sampled every 20 ms:\n${await pgSampler.stop()}`);
+    const seconds = await histogramTotals(metricsUrl, 'recsys_stream_batch_seconds');
+    const events = await histogramTotals(metricsUrl, 'recsys_stream_batch_events');
     const rows = await count(db, 'SELECT count(*) AS n FROM rt_user_interactions WHERE user_id LIKE $1', [
       `${USER_PREFIX}%`,
     ]);
@@ -581,6 +738,10 @@ async function drain(db: RelationalStore, setup: Setup, n: number, users: number
       machineCpu: used.machine,
       rows,
       profiles,
+      batches: seconds.count,
+      meanBatchEvents: events.sum / events.count,
+      meanBatchSeconds: seconds.sum / seconds.count,
+      cpu: byWho,
     };
   } finally {
     const code = await stop(stream);
@@ -638,7 +799,9 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
         if (others.length > 0) log(`warning: other consumer groups read ${TOPIC}: ${others.join(', ')}`);
         log(`round ${round + 1}/${DRAIN_ROUNDS}: recsys stream drains the backlog`);
         const r = await drain(setup.db, setup, held, backlog.users);
-        log(`stream: ${Math.round(r.rate)}/s after the first rows, ${r.wallSeconds.toFixed(1)} s wall`);
+        log(
+          `stream: ${Math.round(r.rate)}/s after the first rows, ${r.wallSeconds.toFixed(1)} s wall; ${r.batches} micro-batches of ${Math.round(r.meanBatchEvents)} events, ${r.meanBatchSeconds.toFixed(2)} s each; CPU % of one core: ${formatBreakdown(r.cpu)}`,
+        );
         drains.push(r);
       }
     }
@@ -786,9 +949,20 @@ interface FreshResult {
   errors?: number;
 }
 
-async function freshness(
-  db: RelationalStore,
-): Promise<FreshResult & { streamCpu: number; serveCpu: number; machineCpu: number }> {
+/** The stream's histogram: bus accepted → profile written (all events it folded). */
+const PROFILE_FRESHNESS = 'recsys_stream_freshness_seconds';
+/** Serving's histogram: bus accepted → WebSocket push sent (the user's oldest event in the micro-batch). */
+const PUSH_FRESHNESS = 'recsys_push_freshness_seconds';
+
+interface FreshReport extends FreshResult {
+  streamCpu: number;
+  serveCpu: number;
+  machineCpu: number;
+  others: Record<string, number>;
+  inProcess: { profileP50: number; profileP99: number; pushP50: number; pushP99: number };
+}
+
+async function freshness(db: RelationalStore): Promise<FreshReport> {
   log('phase 3 (freshness): resetting the topic and tables, starting recsys serve and recsys stream');
   await resetTopic();
   await resetTables(db);
@@ -805,6 +979,14 @@ async function freshness(
     );
     const cpuStream = new CpuMeter(stream.child.pid);
     const cpuServe = new CpuMeter(serve.child.pid);
+    const breakdown = new CpuBreakdown([
+      { pid: stream.child.pid, name: 'recsys stream' },
+      { pid: serve.child.pid, name: 'recsys serve' },
+    ]);
+    const profileUrl = `${stream.match[1]}/metrics`;
+    const pushUrl = `${serve.match[1]}/metrics`;
+    const profile0 = await histogramBuckets(profileUrl, PROFILE_FRESHNESS);
+    const push0 = await histogramBuckets(pushUrl, PUSH_FRESHNESS);
     const r = await runJson<FreshResult>(node, [
       child,
       'freshness',
@@ -815,11 +997,21 @@ async function freshness(
       String(FRESH_PROBES),
       String(FRESH_PROBE_USERS),
     ]);
+    const profile1 = await histogramBuckets(profileUrl, PROFILE_FRESHNESS);
+    const push1 = await histogramBuckets(pushUrl, PUSH_FRESHNESS);
+    const cpu = breakdown.read();
     return {
       ...r,
       streamCpu: cpuStream.read().proc,
       serveCpu: cpuServe.read().proc,
       machineCpu: cpuStream.read().machine,
+      others: cpu,
+      inProcess: {
+        profileP50: quantileBetween(profile0, profile1, 0.5),
+        profileP99: quantileBetween(profile0, profile1, 0.99),
+        pushP50: quantileBetween(push0, push1, 0.5),
+        pushP99: quantileBetween(push0, push1, 0.99),
+      },
     };
   } finally {
     await stop(stream);
@@ -835,6 +1027,7 @@ function quantile(xs: number[], q: number): number {
 
 // ---------------------------------------------------------------- report
 
+const bound = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : '—');
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 const k = (x: number) => Math.round(x).toLocaleString('en-US');
 
@@ -916,6 +1109,11 @@ export async function benchSpeed(): Promise<string> {
           '',
           `With the group join counted (wall): stream ${k(median(t.drains.map((d) => BACKLOG / d.wallSeconds)))} events/s, bare consumer ${k(bareWall)} events/s. Machine CPU: % of both cores over the read, Kafka and PostgreSQL included.`,
           '',
+          ...t.drains.map(
+            (d, i) =>
+              `Stream round ${i + 1}: ${d.batches} micro-batches of ${k(d.meanBatchEvents)} events on average, ${d.meanBatchSeconds.toFixed(2)} s each (its /metrics); CPU over the drain, % of one core: ${formatBreakdown(d.cpu)}.`,
+          ),
+          '',
         );
       }
     }
@@ -985,9 +1183,8 @@ export async function benchSpeed(): Promise<string> {
             'p50 / interval',
             'p99 / interval',
             'lost (no push in 10 s)',
-            'stream CPU %',
-            'serve CPU %',
-            'machine CPU %',
+            'stray pushes',
+            'POST errors',
           ],
           [
             [
@@ -998,12 +1195,13 @@ export async function benchSpeed(): Promise<string> {
               (p50 / FRESH_MICROBATCH_MS).toFixed(2),
               (p99 / FRESH_MICROBATCH_MS).toFixed(2),
               f.lost,
-              f.streamCpu.toFixed(0),
-              f.serveCpu.toFixed(0),
-              f.machineCpu.toFixed(0),
+              f.stray,
+              f.errors ?? 0,
             ],
           ],
         ),
+        '',
+        `Inside the processes over the same span (histogram buckets, so bounds): bus accepted → profile written (\`${PROFILE_FRESHNESS}\`, every event folded) p50 ≤ ${bound(f.inProcess.profileP50)}, p99 ≤ ${bound(f.inProcess.profileP99)}; bus accepted → push sent (\`${PUSH_FRESHNESS}\`, every push) p50 ≤ ${bound(f.inProcess.pushP50)}, p99 ≤ ${bound(f.inProcess.pushP99)}. CPU over the run, % of one core: ${formatBreakdown(f.others)} ("other": the load generator and the rest of the machine).`,
         '',
         table(
           ['target', 'measured', ''],
