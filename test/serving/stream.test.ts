@@ -80,10 +80,15 @@ describe('WS /v1/stream', () => {
       assert.equal(scored.items.length, 10);
       assert.deepEqual(b.inbox, [], "u2's subscriber got nothing");
       // Nobody listens to u3: nothing is scored or pushed for it.
-      const pushes = Number(/recsys_ws_pushes_total (\d+)/.exec((await call(f.base, 'GET', '/metrics')).text)![1]);
+      const pushes = Number(
+        /recsys_ws_pushes_total (\d+)/.exec((await call(f.base, 'GET', '/metrics')).text)![1],
+      );
       await update('u3', []);
       await new Promise((r) => setTimeout(r, 200));
-      assert.equal(Number(/recsys_ws_pushes_total (\d+)/.exec((await call(f.base, 'GET', '/metrics')).text)![1]), pushes);
+      assert.equal(
+        Number(/recsys_ws_pushes_total (\d+)/.exec((await call(f.base, 'GET', '/metrics')).text)![1]),
+        pushes,
+      );
       a.send({ unsubscribe: 'u1' });
       assert.deepEqual(await a.next(), { unsubscribed: 'u1' });
       await update('u1', ['i6']);
