@@ -10,10 +10,10 @@
  *   consume <topic> <n> <groupId>   a bare kafkajs consumer (eachBatch) that reads the topic
  *       from the beginning and JSON.parses each value, until n messages
  *       → {events, firstAtMs, firstEvents, doneAtMs, rate, wallRate}
- *   freshness <baseUrl> <seconds> <warmupSeconds> <loadPerSecond> <probesPerSecond> <probeUsers>
+ *   freshness <baseUrl> <seconds> <warmupSeconds> <loadPerSecond> <probesPerSecond> <probeUsers> <modelVersion>
  *       subscribes probeUsers users over WS /v1/stream, posts a steady background load over the
- *       other users and, for the probe users, single events whose push it times
- *       → {samples: [ms...], lost, stray, posted, pushes, errors}
+ *       other users and, for the probe users, single events whose push (of that model version)
+ *       it times → {samples: [ms...], lost, stray, posted, pushes, errors, foreign}
  *
  * Brokers from KAFKA_BROKERS (default 127.0.0.1:9092).
  */
@@ -161,6 +161,7 @@ async function freshness(
   loadPerSecond: number,
   probesPerSecond: number,
   probeUsers: number,
+  version: string,
 ): Promise<void> {
   const source = new EventSource(99);
   const eventsUrl = new URL('/v1/events', base);
@@ -178,6 +179,7 @@ async function freshness(
   let lost = 0;
   let posted = 0;
   let errors = 0;
+  let foreign = 0;
   const send = (body: string) =>
     post(agent, eventsUrl, body).then(
       (status) => {
@@ -200,12 +202,23 @@ async function freshness(
     let acked = 0;
     const subscribed = new Promise<void>((resolve) => {
       ws.on('message', (raw) => {
-        const m = JSON.parse(raw.toString()) as { subscribed?: string; type?: string; user_id?: string };
+        const m = JSON.parse(raw.toString()) as {
+          subscribed?: string;
+          type?: string;
+          user_id?: string;
+          model_version?: string;
+        };
         if (m.subscribed) {
           if (++acked === chunk.length) resolve();
           return;
         }
         if (m.type !== 'recommendations' || !m.user_id) return;
+        // Another stream on the same Redis (other engineers' tests) announcing these users
+        // under its own model: serving pushes that too; it is not what is measured here.
+        if (m.model_version !== version) {
+          foreign++;
+          return;
+        }
         pushes++;
         const probe = outstanding.get(m.user_id);
         if (probe === undefined) {
@@ -268,7 +281,7 @@ async function freshness(
   for (const p of outstanding.values()) if (p.counted) lost++;
   for (const ws of sockets) ws.close();
   agent.destroy();
-  print({ samples, lost, stray, posted, pushes, errors });
+  print({ samples, lost, stray, posted, pushes, errors, foreign });
 }
 
 const [role, ...a] = process.argv.slice(2);
@@ -283,7 +296,7 @@ switch (role) {
     await consume(a[0]!, Number(a[1]), a[2]!);
     break;
   case 'freshness':
-    await freshness(a[0]!, Number(a[1]), Number(a[2]), Number(a[3]), Number(a[4]), Number(a[5]));
+    await freshness(a[0]!, Number(a[1]), Number(a[2]), Number(a[3]), Number(a[4]), Number(a[5]), a[6]!);
     break;
   default:
     throw new Error(`unknown role ${role}`);

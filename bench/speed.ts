@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- speed`: the speed layer through real Kafka, PostgreSQL and Redis (the
  * services of scripts/services.sh), in one run, in three phases that each start from an empty
- * `interactions` topic and empty stream tables:
+ * topic of the bench's own (RECSYS_INTERACTIONS_TOPIC, read by serve and stream alike) and
+ * empty stream tables:
  *
  *  1. Throughput. One bare idempotent kafkajs producer pre-fills a backlog of BACKLOG events
  *     (its rate is recorded). Then, in interleaved rounds, (a) a bare kafkajs consumer reads and
@@ -43,7 +44,7 @@ import { DEFAULT_PARAMS } from '../src/model/params.js';
 import { publishModel } from '../src/model/registry.js';
 import { openKafkaBus } from '../src/stores/bus/kafka.js';
 import { openRedisCache } from '../src/stores/cache/redis.js';
-import { assembleStores, INTERACTIONS_TOPIC, migrate } from '../src/stores/index.js';
+import { assembleStores, migrate } from '../src/stores/index.js';
 import { openMinioObjects } from '../src/stores/objects/minio.js';
 import type { RelationalStore } from '../src/stores/relational/port.js';
 import { openPostgres } from '../src/stores/relational/postgres.js';
@@ -64,7 +65,8 @@ import {
 } from './speed-data.js';
 
 const DB_NAME = 'recsys_speedbench';
-const TOPIC = INTERACTIONS_TOPIC;
+/** A topic of the bench's own (RECSYS_INTERACTIONS_TOPIC), so no other test meets its events. */
+const TOPIC = 'bench-speed-interactions';
 /** The app's default (RECSYS_BUS_PARTITIONS), so the topic is what `recsys serve` would create. */
 const PARTITIONS = 8;
 const BACKLOG = Number(process.env.BENCH_SPEED_BACKLOG ?? 1_000_000);
@@ -80,8 +82,6 @@ const FRESH_WARMUP_SECONDS = 5;
 const FRESH_LOAD = 300;
 const FRESH_PROBES = 20;
 const FRESH_PROBE_USERS = 200;
-const QUIET_MS = 5000;
-const QUIET_WAIT_MS = 600_000;
 
 const phases = new Set(
   (process.env.BENCH_SPEED_PHASES ?? 'throughput,ingest,freshness').split(',').map((s) => s.trim()),
@@ -113,6 +113,7 @@ const appEnv: Record<string, string> = {
   S3_ACCESS_KEY: baseEnv.S3_ACCESS_KEY,
   S3_SECRET_KEY: baseEnv.S3_SECRET_KEY,
   S3_BUCKET: baseEnv.S3_BUCKET,
+  RECSYS_INTERACTIONS_TOPIC: TOPIC,
   RECSYS_LOG_LEVEL: 'warn',
   // Ingest is measured, not throttled: no per-key limit (there are no keys).
   RECSYS_RATE_LIMIT: '0',
@@ -297,63 +298,16 @@ function stop(p: Proc | undefined): Promise<number | null> {
 const kafka = new Kafka({ clientId: 'bench-speed-admin', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 
-/**
- * Waits until no other consumer group is reading the topic and nothing has been written to it
- * for QUIET_MS (other engineers' service tests share it: deleting it under them would break
- * them), at most QUIET_WAIT_MS; resolves with what it saw.
- */
-async function waitForQuietTopic(
-  maxWaitMs: number,
-): Promise<{ waitedS: number; others: string[]; quiet: boolean }> {
-  const t0 = Date.now();
-  if (!(await admin.listTopics()).includes(TOPIC)) return { waitedS: 0, others: [], quiet: true };
-  let last = -1;
-  let stableSince = Date.now();
-  for (;;) {
-    const others = await othersOnTopic(groupsUsed);
-    const size = (await retrying(() => admin.fetchTopicOffsets(TOPIC))).reduce(
-      (s, p) => s + Number(p.high),
-      0,
-    );
-    if (size !== last || others.length > 0) {
-      last = size;
-      stableSince = Date.now();
-    }
-    if (Date.now() - stableSince >= QUIET_MS)
-      return { waitedS: (Date.now() - t0) / 1000, others: [], quiet: true };
-    if (Date.now() - t0 > maxWaitMs) {
-      log(
-        `warning: ${TOPIC} is still in use after ${maxWaitMs / 1000} s (groups: ${others.join(', ') || 'none'}); going on`,
-      );
-      return { waitedS: (Date.now() - t0) / 1000, others, quiet: false };
-    }
-    if (Date.now() - t0 > 5000 && (Date.now() - t0) % 30_000 < 1000)
-      log(`waiting for ${TOPIC} to be quiet (groups reading it: ${others.join(', ') || 'none'})`);
-    await sleep(1000);
-  }
+/** Deletes the bench's topic and its dead letter topic, if there. */
+async function deleteTopics(): Promise<void> {
+  const mine = [TOPIC, `${TOPIC}.dlq`];
+  const there = (await admin.listTopics()).filter((t) => mine.includes(t));
+  if (there.length > 0) await admin.deleteTopics({ topics: there, timeout: 30_000 });
 }
 
-/** Other readers or writers of the topic the bench saw and waited for, for the report. */
-const interference: string[] = [];
-
-/**
- * Deletes the topic if there (its dead letter topic is left alone), once nobody else uses it,
- * then creates it empty with PARTITIONS.
- */
-async function resetTopic(maxWaitMs = QUIET_WAIT_MS): Promise<void> {
-  const quiet = await waitForQuietTopic(maxWaitMs);
-  if (!quiet.quiet && maxWaitMs < QUIET_WAIT_MS) {
-    log(`leaving ${TOPIC} as it is: others are using it`);
-    return;
-  }
-  if (quiet.waitedS > QUIET_MS / 1000 + 2)
-    interference.push(`waited ${quiet.waitedS.toFixed(0)} s for ${TOPIC} to be quiet`);
-  if (!quiet.quiet)
-    interference.push(
-      `deleted ${TOPIC} while others used it (${quiet.others.join(', ') || 'writes, no other group'})`,
-    );
-  if ((await admin.listTopics()).includes(TOPIC))
-    await admin.deleteTopics({ topics: [TOPIC], timeout: 30_000 });
+/** Deletes the bench's topic if there, then creates it empty with PARTITIONS. */
+async function resetTopic(): Promise<void> {
+  await deleteTopics();
   for (const deadline = Date.now() + 60_000; ; ) {
     try {
       await admin.createTopics({
@@ -418,26 +372,6 @@ async function groupLag(groupId: string, ends: Map<number, number>): Promise<num
     lag += Math.max(0, end - Math.max(at, 0));
   }
   return any ? lag : null;
-}
-
-/** Consumer groups that are live members on the topic, other than `mine`. */
-async function othersOnTopic(mine: Set<string>): Promise<string[]> {
-  const { groups } = await admin.listGroups();
-  const ids = groups.map((g) => g.groupId).filter((g) => !mine.has(g));
-  if (ids.length === 0) return [];
-  const described = await admin.describeGroups(ids);
-  return described.groups
-    .filter((g) => g.members.length > 0 && g.protocolType === 'consumer')
-    .filter((g) =>
-      g.members.some((m) => {
-        try {
-          return m.memberMetadata.includes(Buffer.from(TOPIC));
-        } catch {
-          return false;
-        }
-      }),
-    )
-    .map((g) => g.groupId);
 }
 
 // ---------------------------------------------------------------- database and model
@@ -774,13 +708,8 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
     { KAFKA_BROKERS: baseEnv.KAFKA_BROKERS },
   );
   log(`backlog: ${backlog.events} events in ${backlog.seconds.toFixed(1)} s (${Math.round(backlog.rate)}/s)`);
-  // Other engineers' tests may write to the shared topic: what they wrote is read too, and reported.
   const held = await topicSize();
-  const foreign = held - BACKLOG;
-  if (foreign !== 0) {
-    log(`the topic holds ${held} messages: ${foreign} not the bench's`);
-    interference.push(`${foreign} messages of others in the backlog`);
-  }
+  if (held !== BACKLOG) throw new Error(`the topic holds ${held} messages, not the ${BACKLOG} produced`);
   const bare: ThroughputResult['bare'] = [];
   const drains: DrainResult[] = [];
   const doDrain = phases.has('drain') || phases.has('throughput');
@@ -795,8 +724,6 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
         );
         bare.push(r);
       } else if (doDrain) {
-        const others = await othersOnTopic(groupsUsed);
-        if (others.length > 0) log(`warning: other consumer groups read ${TOPIC}: ${others.join(', ')}`);
         log(`round ${round + 1}/${DRAIN_ROUNDS}: recsys stream drains the backlog`);
         const r = await drain(setup.db, setup, held, backlog.users);
         log(
@@ -946,7 +873,8 @@ interface FreshResult {
   stray: number;
   posted: number;
   pushes: number;
-  errors?: number;
+  errors: number;
+  foreign: number;
 }
 
 /** The stream's histogram: bus accepted → profile written (all events it folded). */
@@ -962,7 +890,7 @@ interface FreshReport extends FreshResult {
   inProcess: { profileP50: number; profileP99: number; pushP50: number; pushP99: number };
 }
 
-async function freshness(db: RelationalStore): Promise<FreshReport> {
+async function freshness(db: RelationalStore, version: string): Promise<FreshReport> {
   log('phase 3 (freshness): resetting the topic and tables, starting recsys serve and recsys stream');
   await resetTopic();
   await resetTables(db);
@@ -996,6 +924,7 @@ async function freshness(db: RelationalStore): Promise<FreshReport> {
       String(FRESH_LOAD),
       String(FRESH_PROBES),
       String(FRESH_PROBE_USERS),
+      version,
     ]);
     const profile1 = await histogramBuckets(profileUrl, PROFILE_FRESHNESS);
     const push1 = await histogramBuckets(pushUrl, PUSH_FRESHNESS);
@@ -1039,7 +968,7 @@ export async function benchSpeed(): Promise<string> {
   const sections: string[] = [
     `## Speed layer (${machine()})`,
     '',
-    `Real Kafka, PostgreSQL and Redis on this machine (scripts/services.sh), recsys in services mode with its own database; topic \`${TOPIC}\` (${PARTITIONS} partitions) deleted and recreated at the start of each phase, the stream's tables emptied before each run. Data: an active implicit ALS model (${k(KNOWN_USERS)} users × ${k(ITEMS)} items × ${FACTORS} factors, trained on ${k(TRAIN_INTERACTIONS)} interactions, ${setup.backend} kernels); events from ${k(USERS)} users (${k(USERS - KNOWN_USERS)} of them new to the model; activity Zipf ${USER_EXPONENT}) over the model's items (popularity Zipf ${ITEM_EXPONENT}), types ${TYPE_MIX.map(([t, c]) => `${t} ${Math.round(c * 100)} %`).join(', ')}; encoded with \`encodeEvent\`, key = user id.`,
+    `Real Kafka, PostgreSQL and Redis on this machine (scripts/services.sh), recsys in services mode with a database of its own and its own topic \`${TOPIC}\` (RECSYS_INTERACTIONS_TOPIC; ${PARTITIONS} partitions, the default), deleted and recreated at the start of each phase, the stream's tables emptied before each run. Data: an active implicit ALS model (${k(KNOWN_USERS)} users × ${k(ITEMS)} items × ${FACTORS} factors, trained on ${k(TRAIN_INTERACTIONS)} interactions, ${setup.backend} kernels); events from ${k(USERS)} users (${k(USERS - KNOWN_USERS)} of them new to the model; activity Zipf ${USER_EXPONENT}) over the model's items (popularity Zipf ${ITEM_EXPONENT}), types ${TYPE_MIX.map(([t, c]) => `${t} ${Math.round(c * 100)} %`).join(', ')}; encoded with \`encodeEvent\`, key = user id.`,
     '',
   ];
   try {
@@ -1166,7 +1095,7 @@ export async function benchSpeed(): Promise<string> {
       );
     }
     if (phases.has('freshness')) {
-      const f = await freshness(setup.db);
+      const f = await freshness(setup.db, setup.version);
       const p50 = quantile(f.samples, 0.5);
       const p99 = quantile(f.samples, 0.99);
       sections.push(
@@ -1183,7 +1112,7 @@ export async function benchSpeed(): Promise<string> {
             'p50 / interval',
             'p99 / interval',
             'lost (no push in 10 s)',
-            'stray pushes',
+            'other pushes (own model / other model)',
             'POST errors',
           ],
           [
@@ -1195,11 +1124,13 @@ export async function benchSpeed(): Promise<string> {
               (p50 / FRESH_MICROBATCH_MS).toFixed(2),
               (p99 / FRESH_MICROBATCH_MS).toFixed(2),
               f.lost,
-              f.stray,
-              f.errors ?? 0,
+              `${f.stray} / ${f.foreign}`,
+              f.errors,
             ],
           ],
         ),
+        '',
+        "Other pushes: pushes to a probe user with no probe of theirs in flight, under the bench's model (own) or another model version (another stream on the same Redis: the user-update channel is not per topic); neither is timed.",
         '',
         `Inside the processes over the same span (histogram buckets, so bounds): bus accepted → profile written (\`${PROFILE_FRESHNESS}\`, every event folded) p50 ≤ ${bound(f.inProcess.profileP50)}, p99 ≤ ${bound(f.inProcess.profileP99)}; bus accepted → push sent (\`${PUSH_FRESHNESS}\`, every push) p50 ≤ ${bound(f.inProcess.pushP50)}, p99 ≤ ${bound(f.inProcess.pushP99)}. CPU over the run, % of one core: ${formatBreakdown(f.others)} ("other": the load generator and the rest of the machine).`,
         '',
@@ -1216,15 +1147,10 @@ export async function benchSpeed(): Promise<string> {
         '',
       );
     }
-    if (interference.length > 0)
-      sections.push(
-        `Shared topic: other engineers' service tests use \`${TOPIC}\` too; in this run: ${interference.join('; ')}.`,
-        '',
-      );
     return sections.join('\n');
   } finally {
-    // Empty the topic for others (what the bench wrote is ~GBs), unless someone is reading it now.
-    await resetTopic(30_000).catch((err) => log(`could not empty ${TOPIC}: ${(err as Error).message}`));
+    // What the bench wrote is ~GBs: its topics go.
+    await deleteTopics().catch((err) => log(`could not delete ${TOPIC}: ${(err as Error).message}`));
     await admin.deleteGroups([...groupsUsed]).catch(() => undefined);
     await admin.disconnect();
     await setup.close();
