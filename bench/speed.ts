@@ -23,9 +23,12 @@
  * trained and activated in a database of the bench's own (recsys_speedbench, dropped at the
  * end); events come from USERS users (some new to the model), Zipf item popularity.
  *
- * BENCH_SPEED_PHASES=throughput,ingest,freshness picks phases (default all);
- * BENCH_SPEED_CPU_PROF=DIR runs the stream process with --cpu-prof into DIR;
- * BENCH_SPEED_BACKLOG=N changes the backlog (default 1,000,000; fewer is not a result).
+ * Knobs for diagnosis (run them with --quick so RESULTS.md keeps the standard run):
+ * BENCH_SPEED_PHASES=throughput,ingest,freshness picks phases (default all; `baselines` runs
+ * phase 1 without the stream); BENCH_SPEED_DRAIN_ROUNDS=N (default 2);
+ * BENCH_SPEED_BACKLOG=N (default 1,000,000); BENCH_SPEED_CPU_PROF=DIR runs the stream process
+ * with --cpu-prof into DIR; BENCH_SPEED_PG_SAMPLE=1 prints what the stream's PostgreSQL
+ * sessions were doing (pg_stat_activity every 20 ms); BENCH_SPEED_KEEP=1 keeps the database.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -818,7 +821,7 @@ async function ingest(): Promise<IngestResult> {
     const out: IngestResult = {
       serve: [],
       bare: [],
-      bodyBytes: median(bodies.map((b) => Buffer.byteLength(b))),
+      bodyBytes: Math.round(median(bodies.map((b) => Buffer.byteLength(b)))),
     };
     for (let round = 0; round < INGEST_ROUNDS; round++) {
       const order = round % 2 === 0 ? ['bare', 'serve'] : ['serve', 'bare'];
@@ -961,6 +964,15 @@ const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 const k = (x: number) => Math.round(x).toLocaleString('en-US');
 
 export async function benchSpeed(): Promise<string> {
+  if (phases.has('ingest')) {
+    try {
+      execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    } catch (err) {
+      // wrk --version exits 1 after printing; only a missing binary is a problem.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error('wrk is not installed: apt-get install -y wrk');
+    }
+  }
   await admin.connect();
   log(`setting up database ${DB_NAME}, training the model`);
   const setup = await setupStores();
