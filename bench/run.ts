@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <als|topk|serving|all> [--quick]`: runs the named benchmarks and
+ * `npm run bench -- <als|topk|quality|serving|speed|all> [--quick]`: runs the named benchmarks and
  * rewrites their sections in bench/RESULTS.md (with the command and the machine).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { benchAls } from './als.js';
 import { repoRoot } from './lib.js';
 import { benchQuality } from './quality.js';
 import { benchServing } from './serving.js';
+import { benchSpeed } from './speed.js';
 import { benchTopK } from './topk.js';
 
 const args = process.argv.slice(2);
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<string>> = {
   topk: () => benchTopK(),
   quality: () => benchQuality(),
   serving: () => benchServing(),
+  speed: () => benchSpeed(),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {
