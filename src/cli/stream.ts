@@ -67,7 +67,7 @@ async function runStream(opts: StreamOpts): Promise<void> {
   }
   const { port } = ops.address() as AddressInfo;
   process.stdout.write(
-    `stream: consuming interactions as group ${config.speed.groupId}; ops on http://${opts.host}:${port}\n`,
+    `stream: consuming ${config.bus.topic} as group ${config.speed.groupId}; ops on http://${opts.host}:${port}\n`,
   );
 }
 
