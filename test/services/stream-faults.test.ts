@@ -1,0 +1,274 @@
+// Fault tests of the speed layer (`recsys stream`, issue 10) on the real servers: the stream
+// process killed with SIGKILL mid-batch again and again under a steady stream of events, poison
+// messages on a partition, and two processes in one consumer group of which one dies. Each ends
+// with every event produced stored exactly once and every touched profile complete
+// (stream-harness.ts assertExactlyOnce).
+//
+// Isolation. The stream's topic is fixed to `interactions` (README, "Speed layer"), and other
+// suites and benchmarks publish to it too, so these tests do not delete it. Each test has its own
+// PostgreSQL database, MinIO bucket (holding its active model) and consumer group
+// (RECSYS_STREAM_GROUP), and commits that group's offsets at the topic's current end before the
+// first stream process starts: the processes read only what is published during the test. Events
+// others publish meanwhile land in the test's own database and are ignored by the checks, which
+// look at the test's own users and event ids only. The scale-out test raises the topic to two
+// partitions if it has fewer. The tests run one after the other (npm run test:services runs files
+// with --test-concurrency=1, and tests in a file in order).
+//
+// Every child process is killed at the end of its test, also on failure; each process's whole
+// output is kept in a log file under $TMPDIR/recsys-stream-faults/ and its tail is printed on failure.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeEvent, type InteractionEvent } from '../../src/events/index.js';
+import { partitionFor } from '../../src/stores/bus/partitioner.js';
+import { INTERACTIONS_TOPIC } from '../../src/stores/index.js';
+import { delay, waitFor } from '../stores/support/wait.js';
+import {
+  assertExactlyOnce,
+  committedCount,
+  committedOffsets,
+  deadLetters,
+  groupMembers,
+  MICROBATCH_MS,
+  makeEvent,
+  metric,
+  openWorld,
+  publishEvents,
+  publishRaw,
+  SteadyProducer,
+  storedCount,
+  usersOf,
+  type World,
+  waitForAll,
+} from './stream-harness.js';
+
+/** Kills of the stream process in the kill -9 test. */
+const KILLS = 10;
+
+/** Runs `body`, printing the tail of every process's output when it fails. */
+async function withLogs(t: test.TestContext, world: World, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    // Multi-line, so not a diagnostic (those are one line each): the runner passes stderr on.
+    process.stderr.write(`\n[${t.name}] failed; the stream processes' output:\n${world.tails()}\n`);
+    throw err;
+  }
+}
+
+/**
+ * Waits until every event is stored and every fresh profile complete; when that times out, the
+ * detailed end-state check runs first, so a failure names the missing or doubled events.
+ */
+async function settle(
+  world: World,
+  events: readonly InteractionEvent[],
+  fresh: ReadonlySet<string>,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await waitForAll(world, events, fresh, timeoutMs);
+  } catch (err) {
+    await world.checkTopic();
+    await assertExactlyOnce(world, events, fresh);
+    throw err;
+  }
+}
+
+/** The group has committed every message of the topic up to its end now. */
+async function caughtUp(world: World): Promise<boolean> {
+  const ends = await world.admin.fetchTopicOffsets(INTERACTIONS_TOPIC);
+  const committed = await committedOffsets(world);
+  return ends.every((p) => committed.get(p.partition) === BigInt(p.high));
+}
+
+test('a poison message goes to interactions.dlq with its reason, and its partition goes on', {
+  timeout: 180_000,
+}, async (t) => {
+  const world = await openWorld('poison');
+  t.after(() => world.close());
+  await withLogs(t, world, async () => {
+    const user = `sf-poison-${world.group.slice(-12)}`;
+    const other = `${user}-other`;
+    const valid = (n: number) => Array.from({ length: n }, () => makeEvent(world, user));
+    const before = valid(2);
+    const mismatched = makeEvent(world, other);
+    const badType = { ...JSON.parse(encodeEvent(makeEvent(world, user)).value), type: 'teleport' };
+    const noId = JSON.parse(encodeEvent(makeEvent(world, user)).value);
+    delete noId.event_id;
+    const poison: Array<{ what: string; value: Buffer; reason: RegExp }> = [
+      { what: 'not JSON', value: Buffer.from(`{"user_id":"${user}","item_id":`), reason: /json/i },
+      { what: 'not UTF-8', value: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), reason: /utf-?8/i },
+      { what: 'an unknown type', value: Buffer.from(JSON.stringify(badType)), reason: /type/i },
+      { what: 'no event_id', value: Buffer.from(JSON.stringify(noId)), reason: /event_id|missing/i },
+      { what: 'key ≠ user_id', value: Buffer.from(encodeEvent(mismatched).value), reason: /key|user_id/i },
+    ];
+    const after = valid(3);
+    // One publish, one key: one partition, in this order.
+    await publishRaw(world, [
+      ...before.map(encodeEvent),
+      ...poison.map((p) => ({ key: user, value: p.value })),
+      ...after.map(encodeEvent),
+    ]);
+
+    const stream = await world.startStream('stream');
+    assert.equal(stream.group, world.group, 'the stream consumes as the group RECSYS_STREAM_GROUP names');
+    const events = [...before, ...after];
+    await settle(world, events, new Set([user]), 90_000);
+
+    let letters: Awaited<ReturnType<typeof deadLetters>> = [];
+    await waitFor(
+      async () => {
+        letters = await deadLetters(world, (key) => key === user);
+        return letters.length >= poison.length;
+      },
+      `${poison.length} dead letters keyed ${user}`,
+      60_000,
+    );
+    assert.equal(letters.length, poison.length, `dead letters: ${letters.map((l) => l.reason).join(' | ')}`);
+    letters.sort((a, b) => Number(BigInt(a.source.offset) - BigInt(b.source.offset)));
+    const partition = partitionFor(user, world.partitions);
+    poison.forEach((p, i) => {
+      const l = letters[i]!;
+      assert.ok(l.value.equals(p.value), `dead letter ${i} carries the ${p.what} message as sent`);
+      assert.match(l.reason, p.reason, `the reason given for ${p.what}`);
+      assert.equal(l.source.topic, INTERACTIONS_TOPIC);
+      assert.equal(l.source.partition, partition);
+      assert.ok(l.attempts >= 1);
+    });
+    const offsets = letters.map((l) => BigInt(l.source.offset));
+    for (let i = 1; i < offsets.length; i++)
+      assert.equal(offsets[i], offsets[i - 1]! + 1n, 'the poison messages are consecutive offsets');
+
+    // Nothing of the poison reached the tables.
+    const { rows } = await world.stores.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM rt_user_interactions
+        WHERE user_id = $1 OR event_id = ANY($2::uuid[])`,
+      [other, [mismatched.event_id, badType.event_id]],
+    );
+    assert.equal(rows[0]!.n, '0', 'no row for a poison message');
+    const profile = await world.stores.db.query('SELECT 1 FROM user_profiles WHERE user_id = $1', [other]);
+    assert.equal(profile.rowCount, 0, 'no profile for the user of the mismatched message');
+
+    await assertExactlyOnce(world, events, new Set([user]));
+    await waitFor(() => caughtUp(world), 'the group to commit past the poison', 30_000);
+    assert.ok(
+      (await metric(stream, 'recsys_stream_events_total', { outcome: 'dead_letter' })) >= poison.length,
+      'recsys_stream_events_total{outcome="dead_letter"} counts the poison',
+    );
+    assert.equal((await fetch(`${stream.opsUrl}/healthz`)).status, 200, 'the process is alive');
+
+    // The partition still flows: a later event is stored too.
+    const later = valid(1);
+    await publishEvents(world, later);
+    await settle(world, [...events, ...later], new Set([user]), 60_000);
+    const end = await stream.stop();
+    assert.deepEqual([end.code, end.signal], [0, null], 'SIGTERM ends the process with 0');
+  });
+});
+
+test(`kill -9 of the stream process mid-batch ${KILLS} times under a steady stream: every event stored once, every profile complete`, {
+  timeout: 600_000,
+}, async (t) => {
+  const world = await openWorld('kill9');
+  t.after(() => world.close());
+  await withLogs(t, world, async () => {
+    const { fresh, trained } = usersOf(world, 200);
+    const freshSet = new Set(fresh);
+    const start = await committedOffsets(world);
+    const producer = new SteadyProducer(world, [...fresh, ...trained], 20, 100);
+    const kills: Array<{ stored: number; committed: number; produced: number }> = [];
+    for (let i = 0; i < KILLS; i++) {
+      const stream = await world.startStream(`stream-${i}`);
+      assert.equal(stream.group, world.group);
+      const base = await storedCount(world);
+      // Rows appearing means this process holds the partitions and is inside a micro-batch
+      // (written, not yet committed): kill it then, give or take a few milliseconds.
+      await waitFor(async () => (await storedCount(world)) > base, `stream-${i} to store events`, 90_000);
+      await delay(Math.random() * 50);
+      const end = await stream.kill9();
+      assert.equal(end.signal, 'SIGKILL', `stream-${i} was killed, it did not exit by itself (${end.code})`);
+      kills.push({
+        stored: await storedCount(world),
+        committed: await committedCount(world, start),
+        produced: producer.sent.length,
+      });
+    }
+    const events = await producer.stop();
+    const torn = kills.filter((k) => k.stored > k.committed).length;
+    t.diagnostic(
+      `${kills.length} kills; ${torn} left rows stored beyond the committed offsets; ${events.length} events produced; ` +
+        `per kill (stored/committed/produced): ${kills.map((k) => `${k.stored}/${k.committed}/${k.produced}`).join(' ')}`,
+    );
+
+    const last = await world.startStream('stream-final');
+    await settle(world, events, freshSet, 180_000);
+    await waitFor(() => caughtUp(world), 'the group to commit everything', 60_000);
+    const end = await last.stop();
+    assert.deepEqual([end.code, end.signal], [0, null], 'SIGTERM ends the process with 0');
+    const checked = await assertExactlyOnce(world, events, freshSet);
+    t.diagnostic(`checked ${checked.events} events of ${checked.users} users: none missing, none doubled`);
+    assert.ok(torn >= 1, 'at least one kill landed between writing a micro-batch and committing it');
+  });
+});
+
+test('two stream processes split the partitions; after kill -9 of one, the other finishes the work', {
+  timeout: 360_000,
+}, async (t) => {
+  const world = await openWorld('scaleout', { minPartitions: 2 });
+  t.after(() => world.close());
+  await withLogs(t, world, async () => {
+    const { fresh, trained } = usersOf(world, 200);
+    const freshSet = new Set(fresh);
+    const all = Array.from({ length: world.partitions }, (_, p) => p);
+    const a = await world.startStream('a');
+    const b = await world.startStream('b');
+    let split: Awaited<ReturnType<typeof groupMembers>> = [];
+    await waitFor(
+      async () => {
+        split = await groupMembers(world);
+        return split.length === 2 && split.every((m) => m.partitions.length > 0);
+      },
+      'two members each holding partitions',
+      60_000,
+    );
+    assert.deepEqual(
+      split.flatMap((m) => m.partitions).sort((x, y) => x - y),
+      all,
+      'the two members hold every partition once between them',
+    );
+
+    const producer = new SteadyProducer(world, [...fresh, ...trained], 20, 100);
+    const stored = (p: typeof a) => metric(p, 'recsys_stream_events_total', { outcome: 'stored' });
+    await waitFor(
+      async () => (await stored(a)) > 0 && (await stored(b)) > 0,
+      'both processes storing events',
+      60_000,
+    );
+    const aBefore = await stored(a);
+    await waitFor(async () => (await stored(a)) > aBefore, 'process a to store another micro-batch', 30_000);
+    await delay(Math.random() * MICROBATCH_MS);
+    const killed = await a.kill9();
+    assert.equal(killed.signal, 'SIGKILL');
+    await delay(3000);
+    const events = await producer.stop();
+
+    await waitFor(
+      async () => {
+        const m = await groupMembers(world);
+        return m.length === 1 && m[0]!.partitions.join() === all.join();
+      },
+      'the survivor to hold every partition',
+      60_000,
+    );
+    await settle(world, events, freshSet, 120_000);
+    await waitFor(() => caughtUp(world), 'the group to commit everything', 60_000);
+    const bStored = await stored(b);
+    const end = await b.stop();
+    assert.deepEqual([end.code, end.signal], [0, null], 'SIGTERM ends the survivor with 0');
+    const checked = await assertExactlyOnce(world, events, freshSet);
+    t.diagnostic(
+      `${world.partitions} partitions split ${split.map((m) => m.partitions.join(',')).join(' / ')}; ` +
+        `${checked.events} events of ${checked.users} users each stored once; the survivor stored ${bStored}`,
+    );
+  });
+});
