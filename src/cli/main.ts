@@ -7,6 +7,7 @@ import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
 import { serveCommand } from './serve.js';
 import { startCommand } from './start.js';
+import { streamCommand } from './stream.js';
 import { trainCommand } from './train.js';
 
 const program = new Command('recsys')
@@ -19,6 +20,7 @@ program.addCommand(recommendCommand());
 program.addCommand(migrateCommand());
 program.addCommand(serveCommand());
 program.addCommand(startCommand());
+program.addCommand(streamCommand());
 program.addCommand(demoDataCommand());
 
 try {

@@ -13,6 +13,7 @@ import { logger } from '../logger.js';
 import { ActiveModel } from '../model/active.js';
 import { DEFAULT_PARAMS } from '../model/params.js';
 import { startServer } from '../serving/server.js';
+import { type SpeedLayer, SpeedMetrics, startSpeedLayer } from '../speed/index.js';
 import type { Stores } from '../stores/index.js';
 import { numberOption } from './errors.js';
 import { openFrom, withStoreOptions } from './stores-option.js';
@@ -38,6 +39,8 @@ export interface RunServerOptions {
   backend?: BackendName;
   /** Runs after the stores open and before serving (imports, first training). */
   prepare?: (ctx: ServerContext) => Promise<void>;
+  /** Also run the speed layer in this process (`recsys start`). */
+  speed?: boolean;
 }
 
 export interface ServerContext {
@@ -68,9 +71,13 @@ export async function runServer(config: RecsysConfig, opts: RunServerOptions): P
   };
   const ctx: ServerContext = { config, stores, models, pool, backend, train };
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let speed: SpeedLayer | null = null;
+  const speedMetrics = opts.speed ? new SpeedMetrics() : null;
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await server?.close();
+    // After the server: events it accepted last are in the bus, and the open micro-batch commits.
+    await speed?.stop();
     await models.stop();
     await pool.destroy();
     await stores.close();
@@ -80,8 +87,10 @@ export async function runServer(config: RecsysConfig, opts: RunServerOptions): P
     await opts.prepare?.(ctx);
     server = await startServer(
       { config, stores, models, logger, backend, train },
-      { port: opts.port, host: opts.host },
+      { port: opts.port, host: opts.host, metrics: speedMetrics ? [speedMetrics.registry] : [] },
     );
+    if (speedMetrics)
+      speed = await startSpeedLayer({ config, stores, models, backend, logger, metrics: speedMetrics });
   } catch (err) {
     await shutdown('error').catch(() => undefined);
     throw err;

@@ -1,6 +1,7 @@
 /**
  * `recsys start`: everything in one process on embedded stores — migrate, import a
- * MovieLens folder if given, train a first model if none is active, then serve.
+ * MovieLens folder if given, train a first model if none is active, then serve, with the
+ * speed layer folding events in from the same process.
  */
 import { Command } from 'commander';
 import { importMovieLens } from '../batch/import-movielens.js';
@@ -25,6 +26,7 @@ export function startCommand(): Command {
   ).action((opts: StartOpts) =>
     runServer(configFrom(opts, { mode: 'embedded' }), {
       ...opts,
+      speed: true,
       prepare: async ({ stores, models, train }) => {
         if (opts.importMovielens) {
           const r = await importMovieLens(stores, opts.importMovielens);

@@ -187,6 +187,42 @@ export const SCHEMA = {
         'what `/readyz` needs to answer 200; with fewer it answers 200 `degraded` while only the others are missing',
     }),
   },
+  speed: {
+    microbatchMs: setting(integer(100, 3_600_000), {
+      env: 'RECSYS_MICROBATCH_MS',
+      default: 5000,
+      description:
+        "the speed layer's micro-batch interval: events are folded in at least this often (a backlog is drained without waiting)",
+    }),
+    maxBatchEvents: setting(integer(1, 1_000_000), {
+      env: 'RECSYS_MICROBATCH_MAX_EVENTS',
+      default: 50_000,
+      description: 'most events in one micro-batch (and in one batch of one partition from the bus)',
+    }),
+    groupId: setting(text(), {
+      env: 'RECSYS_STREAM_GROUP',
+      default: 'recsys-speed',
+      description: 'consumer group of the stream processors on the interactions topic',
+    }),
+    port: setting(integer(0, 65_535), {
+      env: 'RECSYS_STREAM_PORT',
+      default: 9465,
+      description:
+        '`recsys stream`: port of its ops endpoints (/healthz, /readyz, /metrics); 0 = any free port; `--port` overrides',
+    }),
+    popularHalfLifeHours: setting(number(0, 8760, { exclusiveMin: true }), {
+      env: 'RECSYS_POPULAR_HALF_LIFE_HOURS',
+      default: 24,
+      description:
+        'popular items: an interaction counts half after this long (decayed counts kept by the speed layer)',
+    }),
+    maxHistories: setting(integer(1, 1e8), {
+      env: 'RECSYS_STREAM_HISTORIES',
+      default: 200_000,
+      description:
+        "users' histories a stream process keeps in memory between micro-batches (others are read from the store)",
+    }),
+  },
   compute: {
     backend: setting(oneOf(BACKEND_NAMES), {
       env: 'RECSYS_BACKEND',

@@ -18,6 +18,7 @@ export {
   MAX_ID_LENGTH,
   MIN_EVENT_TIME_MS,
 } from './rules.js';
+export { type EventSlot, newEventSlot, scanEvent } from './scan.js';
 export { type Ajv, createAjv, describeErrors, eventSchema, float32Schema, idSchema } from './schema.js';
 export {
   DEFAULT_EVENT_WEIGHTS,

@@ -4,7 +4,9 @@
  * vector to user_profiles) and by anything else that changes a user's answer. Every serving
  * process then drops the user's L0 entries and the shared L1 entry (the next request
  * rebuilds it from user_profiles), and pushes the new list to the user's WebSocket
- * subscribers. Publishers need not write recs:<user> themselves.
+ * subscribers. Publishers need not write recs:<user> themselves. A message without items (what
+ * the speed layer sends) says "the profile changed": serving scores it for the user's
+ * subscribers, and nobody pays for a top-K that no one is listening for.
  */
 import { jsonObject } from './json.js';
 
@@ -18,6 +20,11 @@ export interface UserUpdateMessage {
   scores: number[];
   /** Where the list came from (default "realtime": the speed layer's fold-in). */
   source: 'realtime' | 'batch';
+  /**
+   * When the bus accepted the oldest event behind this update (epoch ms), if it came from
+   * events: serving measures freshness up to the WebSocket push with it.
+   */
+  accepted_at?: number;
 }
 
 export function encodeUserUpdate(
@@ -45,5 +52,8 @@ export function parseUserUpdate(raw: string): UserUpdateMessage | null {
     items,
     scores,
     source: o.source === 'batch' ? 'batch' : 'realtime',
+    ...(typeof o.accepted_at === 'number' && Number.isFinite(o.accepted_at)
+      ? { accepted_at: o.accepted_at }
+      : {}),
   };
 }

@@ -66,17 +66,27 @@ export function factorTableFromIPC(bytes: Uint8Array, idColumn: string, dims: nu
   return { ids: Array.from(ids), bias, factors };
 }
 
-export function pairsToIPC(users: Int32Array, items: Int32Array): Uint8Array {
+export function pairsToIPC(
+  users: Int32Array,
+  items: Int32Array,
+  values: Float32Array | null = null,
+): Uint8Array {
   return tableToIPC(
     new Table({
       user_index: makeVector(users),
       item_index: makeVector(items),
+      ...(values ? { value: makeVector(values) } : {}),
     }),
     'file',
   );
 }
 
-export function pairsFromIPC(bytes: Uint8Array): { users: Int32Array; items: Int32Array } {
+/** The seen pairs, with the training values when the artifact has them (older ones do not). */
+export function pairsFromIPC(bytes: Uint8Array): {
+  users: Int32Array;
+  items: Int32Array;
+  values: Float32Array | null;
+} {
   const table = tableFromIPC(bytes);
   const col = (name: string) => {
     const v = table.getChild(name);
@@ -84,7 +94,14 @@ export function pairsFromIPC(bytes: Uint8Array): { users: Int32Array; items: Int
       throw new Error(`seen table lacks int32 column ${name}`);
     return v.toArray() as Int32Array;
   };
-  return { users: col('user_index'), items: col('item_index') };
+  const value = table.getChild('value');
+  if (value && !DataType.isFloat(value.type))
+    throw new Error('seen table has a value column that is not float');
+  return {
+    users: col('user_index'),
+    items: col('item_index'),
+    values: value ? Float32Array.from(value.toArray() as ArrayLike<number>) : null,
+  };
 }
 
 /** Write `files` into `dir` atomically (temp folder + rename); replaces an existing model. */

@@ -16,6 +16,8 @@ export interface Interactions {
   rows: Int32Array;
   cols: Int32Array;
   values: Float32Array;
+  /** Epoch ms per interaction (NaN where unknown), when the data has times. */
+  ts?: Float64Array | null;
 }
 
 export interface FitOptions {
@@ -49,6 +51,13 @@ export async function fitAls(data: Interactions, params: AlsParams, opts: FitOpt
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
+  let until = Number.NEGATIVE_INFINITY;
+  if (data.ts) for (const t of data.ts) if (t > until) until = t;
+  // The trainer turned implicit values into confidences 1 + α·v; the model keeps v.
+  const seenValues = trained.userItems.values.slice();
+  if (params.mode === 'implicit')
+    for (let e = 0; e < seenValues.length; e++)
+      seenValues[e] = params.alpha > 0 ? (seenValues[e] - 1) / params.alpha : 1;
   const model = new AlsModel(
     {
       version: opts.version ?? newModelVersion(),
@@ -64,6 +73,7 @@ export async function fitAls(data: Interactions, params: AlsParams, opts: FitOpt
         interactions: trained.userItems.indices.length,
       },
       createdAt: new Date().toISOString(),
+      ...(Number.isFinite(until) ? { dataUntil: new Date(until).toISOString() } : {}),
     },
     data.userIds.toJSON(),
     data.itemIds.toJSON(),
@@ -73,6 +83,7 @@ export async function fitAls(data: Interactions, params: AlsParams, opts: FitOpt
     trained.itemBias.slice(),
     trained.userItems.indptr.slice(),
     trained.userItems.indices.slice(),
+    seenValues,
   );
   return { model, iterationSeconds: trained.iterationSeconds };
 }

@@ -15,11 +15,12 @@ import { Arena } from '../compute/arena.js';
 import { loadKernels } from '../compute/backends.js';
 import type { BackendName, Kernels } from '../compute/kernels.js';
 import type { AlsModel } from './model.js';
-import { rowPenalties } from './penalty.js';
 
 export interface FoldInOptions {
-  /** Most distinct items one call may carry (sizes the arena); default 10 000. */
+  /** Most distinct items one kernel call may carry, all its users together (sizes the arena); default 10 000. */
   maxEntries?: number;
+  /** Most users one kernel call solves (solveMany splits larger sets); default 256. */
+  maxRows?: number;
   /** Implicit mode: CG steps (default: the model's cgSteps, as the trainer). */
   cgSteps?: number;
 }
@@ -31,6 +32,12 @@ export interface FoldInResult {
   bias: number;
   /** Distinct items used (duplicates merged as the trainer merges them). */
   entries: number;
+}
+
+/** One user's interactions: item indices and their values (ratings, or implicit weights). */
+export interface FoldInRow {
+  items: ArrayLike<number>;
+  values: ArrayLike<number>;
 }
 
 export class FoldIn {
@@ -47,17 +54,22 @@ export class FoldIn {
     private readonly outBias: Float32Array,
     private readonly rowReg: Float32Array,
     readonly maxEntries: number,
+    readonly maxRows: number,
     private readonly cgSteps: number,
   ) {}
 
   static async create(model: AlsModel, backend: BackendName, opts: FoldInOptions = {}): Promise<FoldIn> {
     const maxEntries = opts.maxEntries ?? 10_000;
+    const maxRows = opts.maxRows ?? 256;
     if (!Number.isInteger(maxEntries) || maxEntries < 1)
       throw new RangeError(`maxEntries must be ≥ 1, got ${maxEntries}`);
+    if (!Number.isInteger(maxRows) || maxRows < 1)
+      throw new RangeError(`maxRows must be ≥ 1, got ${maxRows}`);
     const f = model.factors;
     const nItems = model.itemIds.length;
     // Inputs and outputs, plus kernel scratch (the wasm kernels take theirs from the arena too).
-    const bytes = (nItems * (f + 1) + f * f + maxEntries * 2 + f + 16) * 4 + 16 * 64 + (4 << 20);
+    const bytes =
+      (nItems * (f + 1) + f * f + maxEntries * 2 + maxRows * (f + 3) + 16) * 4 + 16 * 64 + (4 << 20);
     const arena = Arena.create(bytes, { wasm: backend === 'wasm' });
     const kernels = await loadKernels(backend, arena);
     const other = arena.copyOf(model.itemFactors);
@@ -74,13 +86,14 @@ export class FoldIn {
       other,
       otherBias,
       gram,
-      arena.i32(2),
+      arena.i32(maxRows + 1),
       arena.i32(maxEntries),
       arena.f32(maxEntries),
-      arena.f32(f),
-      arena.f32(1),
-      arena.f32(1),
+      arena.f32(maxRows * f),
+      arena.f32(maxRows),
+      arena.f32(maxRows),
       maxEntries,
+      maxRows,
       opts.cgSteps ?? params.cgSteps,
     );
   }
@@ -91,44 +104,87 @@ export class FoldIn {
    * last rating counts (explicit), weights add up (implicit).
    */
   solve(items: ArrayLike<number>, values: ArrayLike<number>): FoldInResult {
+    return this.solveMany([{ items, values }])[0]!;
+  }
+
+  /**
+   * Many users at once, as solve() would give each: the rows go through the kernel together
+   * (one call per maxRows users or maxEntries items), which is what makes the speed layer's
+   * micro-batches cheap.
+   */
+  solveMany(rows: readonly FoldInRow[]): FoldInResult[] {
+    const merged = rows.map((r) => this.merge(r));
+    const results: FoldInResult[] = [];
+    let from = 0;
+    while (from < merged.length) {
+      let to = from;
+      let entries = 0;
+      while (
+        to < merged.length &&
+        to - from < this.maxRows &&
+        entries + merged[to]!.size <= this.maxEntries
+      ) {
+        entries += merged[to]!.size;
+        to++;
+      }
+      for (const r of this.solveChunk(merged.slice(from, to))) results.push(r);
+      from = to;
+    }
+    return results;
+  }
+
+  /** One row's entries merged (sorted later), checked against the model. */
+  private merge({ items, values }: FoldInRow): Map<number, number> {
     if (items.length !== values.length)
       throw new RangeError(`items and values differ in length (${items.length} vs ${values.length})`);
-    const params = this.model.meta.params;
+    const implicit = this.model.meta.params.mode === 'implicit';
     const nItems = this.model.itemIds.length;
     const merged = new Map<number, number>();
     for (let e = 0; e < items.length; e++) {
-      const i = items[e];
-      const v = values[e];
+      const i = items[e]!;
+      const v = values[e]!;
       if (!Number.isInteger(i) || i < 0 || i >= nItems)
         throw new RangeError(`item index ${i} is not in 0..${nItems - 1}`);
       if (!Number.isFinite(v)) throw new RangeError(`value for item index ${i} is not a finite number`);
-      merged.set(i, params.mode === 'implicit' ? (merged.get(i) ?? 0) + v : v);
+      merged.set(i, implicit ? (merged.get(i) ?? 0) + v : v);
     }
-    const n = merged.size;
-    if (n > this.maxEntries)
-      throw new RangeError(`${n} distinct items exceed the fold-in limit of ${this.maxEntries}`);
-    // Sorted indices, as toCsr produces them: the kernels' float sums then run in the trainer's order.
-    const sorted = [...merged.keys()].sort((a, b) => a - b);
-    for (let e = 0; e < n; e++) {
-      this.indices[e] = sorted[e];
-      const v = merged.get(sorted[e])!;
-      this.values[e] = params.mode === 'implicit' ? 1 + params.alpha * v : v;
-    }
-    this.indptr[0] = 0;
-    this.indptr[1] = n;
-    const csr = {
-      indptr: this.indptr,
-      indices: this.indices.subarray(0, Math.max(1, n)),
-      values: this.values.subarray(0, Math.max(1, n)),
-    };
+    if (merged.size > this.maxEntries)
+      throw new RangeError(`${merged.size} distinct items exceed the fold-in limit of ${this.maxEntries}`);
+    return merged;
+  }
+
+  private solveChunk(rows: readonly Map<number, number>[]): FoldInResult[] {
+    const params = this.model.meta.params;
+    const implicit = params.mode === 'implicit';
     const f = this.model.factors;
-    this.out.fill(0);
-    this.outBias[0] = 0;
-    if (params.mode === 'implicit') {
+    const n = rows.length;
+    let e = 0;
+    this.indptr[0] = 0;
+    for (let r = 0; r < n; r++) {
+      const row = rows[r]!;
+      // Sorted indices, as toCsr produces them: the kernels' float sums then run in the trainer's order.
+      const sorted = [...row.keys()].sort((a, b) => a - b);
+      for (const i of sorted) {
+        this.indices[e] = i;
+        const v = row.get(i)!;
+        this.values[e] = implicit ? 1 + params.alpha * v : v;
+        e++;
+      }
+      this.indptr[r + 1] = e;
+      this.rowReg[r] = params.lambda * sorted.length ** params.regExponent;
+    }
+    const csr = {
+      indptr: this.indptr.subarray(0, n + 1),
+      indices: this.indices.subarray(0, Math.max(1, e)),
+      values: this.values.subarray(0, Math.max(1, e)),
+    };
+    this.out.fill(0, 0, n * f);
+    this.outBias.fill(0, 0, n);
+    if (implicit) {
       this.kernels.implicitHalfStep({
         csr,
         rowStart: 0,
-        rowEnd: 1,
+        rowEnd: n,
         other: this.other,
         gram: this.gram!,
         out: this.out,
@@ -136,14 +192,10 @@ export class FoldIn {
         cgSteps: this.cgSteps,
       });
     } else {
-      rowPenalties(this.indptr, params.lambda, params.regExponent, {
-        f32: () => this.rowReg,
-        i32: (k) => new Int32Array(k),
-      });
       this.kernels.explicitHalfStep({
         csr,
         rowStart: 0,
-        rowEnd: 1,
+        rowEnd: n,
         other: this.other,
         otherBias: this.otherBias,
         out: this.out,
@@ -155,6 +207,13 @@ export class FoldIn {
         useBias: params.useBias,
       });
     }
-    return { vector: this.out.slice(), bias: this.outBias[0], entries: n };
+    const results: FoldInResult[] = [];
+    for (let r = 0; r < n; r++)
+      results.push({
+        vector: this.out.slice(r * f, (r + 1) * f),
+        bias: this.outBias[r]!,
+        entries: this.indptr[r + 1]! - this.indptr[r]!,
+      });
+    return results;
   }
 }

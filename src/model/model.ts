@@ -24,6 +24,11 @@ export interface ModelMeta {
   valueRange: [number, number];
   shapes: { users: number; items: number; factors: number; interactions: number };
   createdAt: string;
+  /**
+   * The newest interaction time in the training data (ISO-8601), when the data had times: the
+   * speed layer folds in a user's training row plus the interactions after it.
+   */
+  dataUntil?: string;
 }
 
 export class UnknownIdError extends Error {
@@ -51,6 +56,12 @@ export class AlsModel {
     /** Training interactions as a user → item CSR (indices only). */
     readonly seenIndptr: Int32Array,
     readonly seenIndices: Int32Array,
+    /**
+     * The training values of the seen pairs (ratings; implicit: summed event weights before
+     * the confidence transform), so a fold-in can redo a user's training row; null for
+     * artifacts saved before they were kept.
+     */
+    readonly seenValues: Float32Array | null = null,
   ) {}
 
   get factors(): number {
@@ -143,7 +154,7 @@ export class AlsModel {
         { ids: this.itemIds, bias: this.itemBias, factors: this.itemFactors },
         f,
       ),
-      'seen.arrow': pairsToIPC(users, this.seenIndices),
+      'seen.arrow': pairsToIPC(users, this.seenIndices, this.seenValues),
     };
   }
 
@@ -176,6 +187,7 @@ export class AlsModel {
       items.bias,
       indptr,
       seen.items,
+      seen.values,
     );
   }
 

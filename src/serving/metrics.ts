@@ -5,7 +5,7 @@
  * exposed through prom-client's registry at scrape time: prom-client's own children hash
  * their labels on every call, which cost more than the whole cached-answer handler.
  */
-import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import type { BreakerState } from '../stores/resilience.js';
 
 export type CacheLevel = 'l0' | 'l1';
@@ -28,6 +28,7 @@ export class ServingMetrics {
   readonly rateLimited: Counter<'scope'>;
   readonly storeErrors: Counter<'store'>;
   readonly wsPushes: Counter;
+  readonly pushFreshness: Histogram;
   readonly wsBackpressure: Counter;
   readonly invalidations: Counter<'kind'>;
   private readonly breakerState: Gauge<'store'>;
@@ -139,6 +140,12 @@ export class ServingMetrics {
       help: 'Recommendation updates published to WebSocket subscribers',
       registers,
     });
+    this.pushFreshness = new Histogram({
+      name: 'recsys_push_freshness_seconds',
+      help: 'From the bus accepting an event to the WebSocket push of the recommendations it changed',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 30, 60],
+      registers,
+    });
     this.wsBackpressure = new Counter({
       name: 'recsys_ws_backpressure_drops_total',
       help: 'WebSocket messages not sent because the client did not keep up',
@@ -201,8 +208,16 @@ export class ServingMetrics {
     this.breakerState.set({ store }, state === 'closed' ? 0 : 1);
   }
 
+  private readonly others: Registry[] = [];
+
+  /** Shows another role's registry on this /metrics too (the speed layer in `recsys start`). */
+  include(registry: Registry): void {
+    this.others.push(registry);
+  }
+
   async render(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    const bodies = await Promise.all([this.registry, ...this.others].map((r) => r.metrics()));
+    return { body: bodies.join('\n'), contentType: this.registry.contentType };
   }
 }
 

@@ -1,8 +1,9 @@
 /**
- * Popular items, the cold-start answer: items with the most recent interactions (last 24 h
- * of rt_user_interactions, dismissals left out), else — no recent events, or the store is
- * down — the active model's most interacted items in training. Recomputed in the background
- * every few seconds, so answering costs nothing on the request path.
+ * Popular items, the cold-start answer: items with the most recent interactions — the decayed
+ * counts the speed layer keeps in item_popularity (an interaction counts half after each
+ * half-life; dismissals left out) — else — no recent events, or the store is down — the
+ * active model's most interacted items in training. Recomputed in the background every few
+ * seconds, so answering costs nothing on the request path.
  */
 
 import type { Logger } from '../logger.js';
@@ -22,6 +23,7 @@ export class PopularItems {
     private readonly db: Stores['db'],
     private readonly view: () => ModelView | null,
     logger: Logger,
+    private readonly halfLifeHours = 24,
   ) {
     this.refresher = new Refresher(() => this.refresh(), logger, {
       firstFailed: "popular items not loaded; using the model's",
@@ -30,11 +32,13 @@ export class PopularItems {
   }
 
   async refresh(): Promise<void> {
+    // Counts below 0.01 (an interaction seven half-lives ago) no longer make an item popular.
     const { rows } = await this.db.query<{ item_id: string; n: number }>(
-      `SELECT item_id, count(*)::int AS n FROM rt_user_interactions
-        WHERE ts > now() - interval '24 hours' AND type <> 'dismiss'
-        GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1`,
-      [POPULAR_DEPTH],
+      `SELECT item_id, n FROM (
+         SELECT item_id, score * power(0.5, GREATEST(0, extract(epoch FROM now() - updated_at)) / $2) AS n
+           FROM item_popularity) d
+        WHERE n >= 0.01 ORDER BY n DESC, item_id LIMIT $1`,
+      [POPULAR_DEPTH, this.halfLifeHours * 3600],
     );
     this.recent = { items: rows.map((r) => r.item_id), scores: rows.map((r) => r.n) };
   }
@@ -49,8 +53,8 @@ export class PopularItems {
   }
 
   /**
-   * The current list, most popular first: recently popular items (score: interactions in the
-   * last 24 h), then the model's most interacted training items not already listed (score 0
+   * The current list, most popular first: recently popular items (score: decayed interaction
+   * count), then the model's most interacted training items not already listed (score 0
    * when after recent ones), so a short recent list still fills k. Empty with neither.
    */
   list(): Ranked {

@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Registry } from 'prom-client';
 import type { BackendName } from '../compute/kernels.js';
 import type { RecsysConfig } from '../config/index.js';
 import { MAX_ID_LENGTH, parseUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
@@ -31,6 +32,7 @@ import { L2Store } from './l2-store.js';
 import { ServingMetrics } from './metrics.js';
 import { ModelView } from './model-view.js';
 import { PopularItems } from './popular.js';
+import type { ListQuery } from './query.js';
 import { FAILED_KEY_BURST, FAILED_KEYS_PER_SECOND, RateLimiter } from './rate-limit.js';
 import { RecIds } from './rec-ids.js';
 import { RecLog, type RecLogOptions } from './rec-log.js';
@@ -44,6 +46,9 @@ import { recommendationRoutes } from './routes/recommendations.js';
 import { compileValidators } from './schemas.js';
 import { Stream } from './stream.js';
 import { loadUws, type us_listen_socket } from './uws.js';
+
+/** What a push holds when serving scores it: the default list, as GET /v1/recommendations/:user gives. */
+const PUSH_QUERY: Readonly<ListQuery> = { k: 10, excludeSeen: true, category: null, exclude: [] };
 
 export interface ServerDeps {
   config: RecsysConfig;
@@ -68,6 +73,8 @@ export interface ServerOptions {
   recLog?: RecLogOptions;
   /** Candidates kept per user in L1 for filtering (default 100). */
   candidates?: number;
+  /** Other roles' metrics to show on /metrics (the speed layer, when it runs in this process). */
+  metrics?: Registry[];
 }
 
 export interface RunningServer {
@@ -89,6 +96,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     wsConnections: () => stream?.connections ?? 0,
     modelVersion: () => view?.version ?? null,
   });
+  for (const r of opts.metrics ?? []) metrics.include(r);
   // Each store the request path uses, behind a per-call timeout and a circuit breaker.
   const guard = <K extends StoreName>(label: string, kind: K, store: Ports[K], timeoutMs: number) =>
     resilient(kind, store, {
@@ -109,7 +117,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
   const logDb = guard('db_log', 'relational store', stores.db, Math.max(5000, cfg.storeTimeoutMs));
 
   const catalog = new Catalog(guarded.db, logger);
-  const popular = new PopularItems(guarded.db, () => view, logger);
+  const popular = new PopularItems(guarded.db, () => view, logger, deps.config.speed.popularHalfLifeHours);
   const l0 = new L0Cache(cfg.l0Size, cfg.l0TtlMs);
   const l1 = new L1Cache(guarded.cache, metrics, cfg.l1TtlMs);
   const recommender = new Recommender({
@@ -178,9 +186,20 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
       return;
     }
     l0.dropUser(update.user_id);
-    void l1.drop(update.user_id);
-    stream?.push(update);
     metrics.invalidations.inc({ kind: 'user' });
+    if (update.items.length > 0 || !stream?.subscribed(update.user_id)) {
+      void l1.drop(update.user_id);
+      stream?.push(update);
+      return;
+    }
+    // The profile changed and someone listens: score it here (only for them) and push.
+    void l1
+      .drop(update.user_id)
+      .then(() => recommender.resolve(update.user_id, PUSH_QUERY))
+      .then((r) =>
+        stream?.push({ ...update, items: r.items, scores: r.scores, model_version: r.modelVersion }),
+      )
+      .catch((err) => logger.warn({ err, user: update.user_id }, 'could not score a pushed update'));
   };
   const subscription: { off: (() => Promise<void>) | null } = { off: null };
   let retry: NodeJS.Timeout | null = null;

@@ -83,10 +83,12 @@ export class Stream {
     });
   }
 
-  /**
-   * Sends a user's new list to their subscribers (if any, in this process). An empty list
-   * only says "drop your caches": there is nothing to push.
-   */
+  /** Whether anyone in this process listens for the user's recommendations. */
+  subscribed(user: string): boolean {
+    return this.app.numSubscribers(topicOf(user)) > 0;
+  }
+
+  /** Sends a user's new list to their subscribers (if any, in this process). */
   push(update: UserUpdateMessage): void {
     const topic = topicOf(update.user_id);
     if (update.items.length === 0 || this.app.numSubscribers(topic) === 0) return;
@@ -102,6 +104,8 @@ export class Stream {
     });
     this.app.publish(topic, payload, false);
     this.metrics.wsPushes.inc();
+    if (update.accepted_at !== undefined)
+      this.metrics.pushFreshness.observe(Math.max(0, Date.now() - update.accepted_at) / 1000);
     if (this.recLog.admit())
       this.recLog.add(recId, update.user_id, update.model_version, update.source, update.items, scores, 0);
   }

@@ -1,10 +1,13 @@
 // `recsys start` as a user runs it: a real process that imports MovieLens, trains a first
-// model, announces its address, answers over HTTP, and exits cleanly on SIGTERM.
+// model, announces its address, answers over HTTP, folds a posted event into the user's
+// profile with its in-process speed layer and pushes the new list on /v1/stream, and exits
+// cleanly on SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { repoRoot, syntheticMovieLens, tempDir } from '../helpers.js';
+import { connect } from '../serving/ws-client.js';
 
 describe('recsys start', () => {
   const tmp = tempDir();
@@ -27,7 +30,7 @@ describe('recsys start', () => {
         '--import-movielens',
         ml.dir,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RECSYS_MICROBATCH_MS: '200' } },
     );
     let stderr = '';
     child.stderr.on('data', (d) => {
@@ -59,6 +62,44 @@ describe('recsys start', () => {
       assert.ok(body.model_version && body.rec_id);
       const ready = await fetch(`${url}/readyz`);
       assert.equal(ready.status, 200);
+
+      // An event changes the user's recommendations, pushed to a subscriber by the speed layer.
+      const ws = await connect(`${url.replace('http:', 'ws:')}/v1/stream`);
+      try {
+        ws.send({ subscribe: '1' });
+        assert.deepEqual(await ws.next(), { subscribed: '1' });
+        const top = (body.items[0] as { item_id: string }).item_id;
+        const posted = await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user_id: '1', item_id: top, type: 'rating', value: 1 }),
+        });
+        assert.equal(posted.status, 202);
+        const push = (await ws.next(20_000)) as {
+          user_id: string;
+          source: string;
+          items: { item_id: string }[];
+        };
+        assert.equal(push.user_id, '1');
+        assert.equal(push.source, 'realtime');
+        assert.equal(push.items.length, 10);
+        assert.ok(!push.items.some((i) => i.item_id === top), 'the rated item is seen now');
+        // The answer now is the pushed one (scored for the push, then cached in L1).
+        const now = (await (await fetch(`${url}/v1/recommendations/1`)).json()) as {
+          source: string;
+          items: { item_id: string }[];
+        };
+        assert.ok(['realtime', 'l1'].includes(now.source), now.source);
+        assert.deepEqual(
+          now.items.map((i) => i.item_id),
+          push.items.map((i) => i.item_id),
+        );
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        assert.match(metrics, /recsys_stream_events_total\{outcome="stored"\} 1\b/);
+        assert.match(metrics, /recsys_push_freshness_seconds_count 1\b/);
+      } finally {
+        ws.ws.close();
+      }
     } finally {
       child.kill('SIGTERM');
     }

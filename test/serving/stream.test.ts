@@ -67,11 +67,28 @@ describe('WS /v1/stream', () => {
         );
         return rows.length === 1 && rows[0].source === 'realtime' && rows[0].item_ids.join() === 'i4,i5';
       }, 'the push in recommendation_logs');
-      // An empty list only drops caches: nothing to push.
+      // An update without a list (the speed layer's: "the profile changed") is scored here,
+      // for the subscriber, as GET /v1/recommendations/u1 answers now.
       await update('u1', []);
-      await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(a.inbox, [], 'no push for an empty list');
+      const scored = (await a.next()) as { user_id: string; items: { item_id: string }[]; source: string };
+      const get = await call(f.base, 'GET', '/v1/recommendations/u1');
+      assert.equal(scored.user_id, 'u1');
+      assert.deepEqual(
+        scored.items.map((i) => i.item_id),
+        get.body.items.map((i: { item_id: string }) => i.item_id),
+      );
+      assert.equal(scored.items.length, 10);
       assert.deepEqual(b.inbox, [], "u2's subscriber got nothing");
+      // Nobody listens to u3: nothing is scored or pushed for it.
+      const pushes = Number(
+        /recsys_ws_pushes_total (\d+)/.exec((await call(f.base, 'GET', '/metrics')).text)![1],
+      );
+      await update('u3', []);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(
+        Number(/recsys_ws_pushes_total (\d+)/.exec((await call(f.base, 'GET', '/metrics')).text)![1]),
+        pushes,
+      );
       a.send({ unsubscribe: 'u1' });
       assert.deepEqual(await a.next(), { unsubscribed: 'u1' });
       await update('u1', ['i6']);

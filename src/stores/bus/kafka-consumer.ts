@@ -70,7 +70,11 @@ export async function startKafkaConsumer(
     for (let i = 0; i < batch.messages.length; ) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + maxBatch);
-      const settled = await delivery.deliver(toBatch(opts.topic, batch.partition, chunk));
+      const next = BigInt(chunk[chunk.length - 1]!.offset) + 1n;
+      const behind = Number(BigInt(batch.highWatermark) - next);
+      const settled = await delivery.deliver(
+        toBatch(opts.topic, batch.partition, chunk, Math.max(0, behind)),
+      );
       if (settled === 0) {
         consumer.seek({ topic: opts.topic, partition: batch.partition, offset: chunk[0]!.offset });
         await sleep(timing.retryBackoffMs, stopping.signal);
@@ -94,7 +98,12 @@ export async function startKafkaConsumer(
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
+      eachBatch,
+    });
   } catch (err) {
     await consumer.disconnect().catch(() => {});
     throw toBusError(err, ctx);
@@ -113,10 +122,11 @@ export async function startKafkaConsumer(
   };
 }
 
-function toBatch(topic: string, partition: number, messages: KafkaMessage[]): Batch {
+function toBatch(topic: string, partition: number, messages: KafkaMessage[], behind: number): Batch {
   return {
     topic,
     partition,
+    behind,
     messages: messages.map((m) => ({
       key: m.key?.toString('utf8') ?? '',
       value: m.value ?? Buffer.alloc(0),

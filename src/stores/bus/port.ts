@@ -42,6 +42,11 @@ export interface Batch {
   partition: number;
   /** Consecutive messages of one partition, in offset order; never empty. */
   messages: BusMessage[];
+  /**
+   * Messages of the partition after this batch when it was fetched (Kafka's high watermark
+   * minus the next offset), for consumer-lag metrics; undefined when the bus did not say.
+   */
+  behind?: number;
 }
 
 /** What a handler gets besides the batch. */
@@ -66,6 +71,13 @@ export interface ConsumeOptions {
   maxBatchSize?: number;
   /** Handler calls a batch gets before it is dead-lettered (default: the bus's maxAttempts, itself 5 by default). */
   maxAttempts?: number;
+  /**
+   * How many partitions' batches may be with the handler at once (default 1). Each partition
+   * still has at most one batch out at a time, in offset order; a higher value lets a handler
+   * gather the batches of several partitions into one unit of work (the speed layer's
+   * micro-batch) instead of waiting for them one after another.
+   */
+  partitionsConcurrently?: number;
   /** Called with errors the consumer recovers from by itself (handler failures, lost connections). */
   onError?: (err: Error) => void;
 }

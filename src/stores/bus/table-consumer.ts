@@ -157,10 +157,16 @@ export class TableConsumer implements Consumer {
       [this.opts.topic, ready.map(([p]) => p), ready.map(([, o]) => o), this.opts.maxBatchSize ?? 500],
     );
     if (rows.length === 0) return false;
-    for (const batch of groupByPartition(this.opts.topic, rows)) {
-      // Handle only partitions still held: a heartbeat may have found one lost meanwhile.
-      if (this.stopping.signal.aborted || !this.owned.has(batch.partition)) continue;
-      await this.handle(batch);
+    const batches = groupByPartition(this.opts.topic, rows);
+    const concurrently = Math.max(1, this.opts.partitionsConcurrently ?? 1);
+    for (let i = 0; i < batches.length; i += concurrently) {
+      await Promise.all(
+        batches.slice(i, i + concurrently).map(async (batch) => {
+          // Handle only partitions still held: a heartbeat may have found one lost meanwhile.
+          if (this.stopping.signal.aborted || !this.owned.has(batch.partition)) return;
+          await this.handle(batch);
+        }),
+      );
     }
     return true;
   }

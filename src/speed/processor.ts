@@ -1,0 +1,221 @@
+/**
+ * One micro-batch, start to end (DESIGN.md §1, speed layer):
+ *   1. decode into Arrow columns; bad messages to the dead letter with the reason (columns.ts);
+ *   2. dedupe by event_id (within the batch here, against the table by the insert);
+ *   3. register new user and item ids, then in one transaction: append to
+ *      rt_user_interactions idempotently and raise the decayed popular counts of the items
+ *      whose events were new (writer.ts);
+ *   4. fold in every user with new events — their whole history against the active model's
+ *      item factors, all users through the kernel together (histories.ts, model/fold-in.ts);
+ *   5. upsert user_profiles in the same transaction;
+ *   6. after the commit, publish a user-update message per folded user; each serving process
+ *      drops the user's cached answers and, where someone is subscribed to the user, scores
+ *      the new profile and pushes it (serving/server.ts). Scoring here instead would cost a
+ *      top-K over the whole catalog per touched user whether anyone listens or not;
+ * and the bus commits the offsets only after this resolves (micro-batcher.ts).
+ * A store that is unavailable makes the batch wait and retry (nothing is dead-lettered for
+ * an outage); any other failure is thrown, so the bus hands the batch over again.
+ */
+import type { BackendName } from '../compute/kernels.js';
+import { type EventWeights, encodeUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
+import type { Logger } from '../logger.js';
+import type { LoadedModel } from '../model/active.js';
+import { FoldIn } from '../model/fold-in.js';
+import type { Cache } from '../stores/cache/port.js';
+import { StoreUnavailableError } from '../stores/errors.js';
+import type { RelationalStore } from '../stores/relational/port.js';
+import { sleep } from '../stores/timeout.js';
+import { decodeWindow, type EventColumns } from './columns.js';
+import { Histories, type History } from './histories.js';
+import type { SpeedMetrics } from './metrics.js';
+import type { Pending } from './micro-batcher.js';
+import { insertEvents, type ProfileRow, registerNewIds, upsertProfiles } from './writer.js';
+
+export interface ProcessorDeps {
+  db: RelationalStore;
+  cache: Pick<Cache, 'publish'>;
+  model: () => LoadedModel | null;
+  backend: BackendName;
+  weights: EventWeights;
+  popularHalfLifeHours: number;
+  metrics: SpeedMetrics;
+  logger: Logger;
+  /** Partitions this member holds now (kept histories are dropped when they change). */
+  assignment: () => number[];
+  /** Histories kept between micro-batches (LRU). */
+  maxHistories?: number;
+  /** Pause between attempts while a store is unavailable. */
+  retryMs?: number;
+  /** Aborted when the process stops: a batch waiting on a store gives up (and is not committed). */
+  signal?: AbortSignal;
+}
+
+export interface BatchSummary {
+  messages: number;
+  stored: number;
+  duplicates: number;
+  deadLetters: number;
+  profiles: number;
+  modelVersion: string | null;
+}
+
+export class MicroBatchProcessor {
+  private readonly histories: Histories;
+  private readonly known = { users: new Set<string>(), items: new Set<string>() };
+  private foldIn: FoldIn | null = null;
+  private held = '';
+  private readonly listeners = new Set<(s: BatchSummary) => void>();
+
+  constructor(private readonly d: ProcessorDeps) {
+    this.histories = new Histories(d.weights, d.maxHistories ?? 200_000);
+  }
+
+  /** Called after every micro-batch (tests and benchmarks watch progress through it). */
+  onBatch(fn: (s: BatchSummary) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  readonly process = async (window: readonly Pending[]): Promise<void> => {
+    const started = performance.now();
+    const { metrics } = this.d;
+    const held = this.d.assignment();
+    for (const { batch } of window) metrics.setLag(batch.partition, batch.behind, held);
+    const messages = window.reduce((s, p) => s + p.batch.messages.length, 0);
+    metrics.batchEvents.observe(messages);
+    const { columns, rejected, repeats } = decodeWindow(window);
+    const version = await this.followModel(held);
+    const written = columns.length === 0 ? null : await this.untilStored(() => this.write(columns));
+    const stored = written?.stored ?? 0;
+    metrics.events.inc({ outcome: 'stored' }, stored);
+    metrics.events.inc({ outcome: 'duplicate' }, repeats + columns.length - stored);
+    metrics.events.inc({ outcome: 'dead_letter' }, rejected);
+    const profiles = written?.profiles ?? [];
+    if (profiles.length > 0) {
+      this.observeFreshness(columns, written!.folded);
+      await this.publish(profiles, version!, columns, written!.folded);
+    }
+    metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    const summary: BatchSummary = {
+      messages,
+      stored,
+      duplicates: repeats + columns.length - stored,
+      deadLetters: rejected,
+      profiles: profiles.length,
+      modelVersion: version,
+    };
+    for (const fn of this.listeners) fn(summary);
+  };
+
+  /** Takes up a new active model (and drops kept histories when it or the partitions change). */
+  private async followModel(held: number[]): Promise<string | null> {
+    const loaded = this.d.model();
+    const key = held.join(',');
+    if ((loaded?.model ?? null) !== (this.foldIn?.model ?? null)) {
+      this.foldIn = loaded
+        ? await FoldIn.create(loaded.model, this.d.backend, { maxEntries: 200_000, maxRows: 512 })
+        : null;
+      this.histories.reset(loaded?.model ?? null);
+      this.held = key;
+      if (loaded) this.d.logger.info({ version: loaded.model.meta.version }, 'speed layer folds into model');
+    } else if (key !== this.held) {
+      this.histories.reset(this.foldIn?.model ?? null);
+      this.held = key;
+    }
+    return this.foldIn?.model.meta.version ?? null;
+  }
+
+  private async write(columns: EventColumns) {
+    await registerNewIds(this.d.db, columns, this.known);
+    const foldIn = this.foldIn;
+    const result = await this.d.db.transaction(async (tx) => {
+      const fresh = await insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600);
+      let stored = 0;
+      for (const n of fresh.values()) stored += n;
+      if (!foldIn) return { stored, folded: new Map<number, History>(), profiles: [] as ProfileRow[] };
+      const histories = await this.histories.after(tx, columns, fresh);
+      const { folded, profiles } = this.fold(foldIn, columns, histories);
+      await upsertProfiles(tx, foldIn.model.meta.version, profiles);
+      return { stored, folded, profiles };
+    });
+    this.histories.keep(columns, result.folded);
+    return result;
+  }
+
+  /** Vectors for every user with something the model knows; others keep no profile yet. */
+  private fold(foldIn: FoldIn, columns: EventColumns, histories: Map<number, History>) {
+    const folded = new Map<number, History>();
+    const rows: { items: number[]; values: number[] }[] = [];
+    for (const [u, h] of histories) {
+      if (h.items.size === 0 || h.items.size > foldIn.maxEntries) continue;
+      folded.set(u, h);
+      rows.push({ items: [...h.items.keys()], values: [...h.items.values()] });
+    }
+    const solved = foldIn.solveMany(rows);
+    const profiles: ProfileRow[] = [];
+    let k = 0;
+    for (const [u, h] of folded)
+      profiles.push({ userId: columns.users[u]!, vector: solved[k++]!.vector, nInteractions: h.n });
+    return { folded, profiles };
+  }
+
+  /** Runs `fn` until it gets through a store outage (or the process stops). */
+  private async untilStored<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || this.d.signal?.aborted) throw err;
+        this.d.metrics.storeRetries.inc();
+        this.d.logger.warn({ err }, 'speed layer: a store is unavailable; retrying the micro-batch');
+        await sleep(this.d.retryMs ?? 1000, this.d.signal);
+      }
+    }
+  }
+
+  private observeFreshness(columns: EventColumns, folded: ReadonlyMap<number, History>): void {
+    const now = Date.now();
+    for (let i = 0; i < columns.length; i++)
+      if (folded.has(columns.userCode[i]!))
+        this.d.metrics.freshness.observe(Math.max(0, now - columns.acceptedAt[i]!) / 1000);
+  }
+
+  /**
+   * One message per folded user, with no list: serving drops the caches and scores the new
+   * profile for subscribers. `accepted_at` (the user's oldest event in the batch) lets
+   * serving measure freshness up to the push.
+   */
+  private async publish(
+    profiles: readonly ProfileRow[],
+    version: string,
+    columns: EventColumns,
+    folded: ReadonlyMap<number, History>,
+  ): Promise<void> {
+    const oldest = new Map<number, number>();
+    for (let i = 0; i < columns.length; i++) {
+      const u = columns.userCode[i]!;
+      if (!folded.has(u)) continue;
+      const t = columns.acceptedAt[i]!;
+      if (!(oldest.get(u)! <= t)) oldest.set(u, t);
+    }
+    const messages = [...folded.keys()].map((u) =>
+      encodeUserUpdate({
+        user_id: columns.users[u]!,
+        model_version: version,
+        items: [],
+        scores: [],
+        accepted_at: oldest.get(u),
+      }),
+    );
+    // Best effort: the profile is written; a lost message only means caches expire by TTL.
+    for (let i = 0; i < messages.length; i += 1000) {
+      const results = await Promise.allSettled(
+        messages.slice(i, i + 1000).map((m) => this.d.cache.publish(USER_UPDATES_CHANNEL, m)),
+      );
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      if (failed > 0) this.d.logger.warn({ failed }, 'speed layer: some user updates were not published');
+      this.d.metrics.updates.inc(results.length - failed);
+    }
+    this.d.metrics.profiles.inc(profiles.length);
+  }
+}
