@@ -272,3 +272,73 @@ test('two stream processes split the partitions; after kill -9 of one, the other
     );
   });
 });
+
+test('a process that gets partitions back after another member worked on them folds in what that member stored', {
+  timeout: 300_000,
+}, async (t) => {
+  const world = await openWorld('regain', { minPartitions: 2 });
+  t.after(() => world.close());
+  await withLogs(t, world, async () => {
+    // One fresh user per partition.
+    const users = Array.from({ length: world.partitions }, (_, p) => userOn(world, p));
+    const fresh = new Set(users);
+    const round = (who: readonly string[]) =>
+      who.flatMap((u) => Array.from({ length: 3 }, () => makeEvent(world, u)));
+
+    // 1. b alone holds every partition and folds every user in (and keeps their histories).
+    const b = await world.startStream('b');
+    const first = round(users);
+    await publishEvents(world, first);
+    await settle(world, first, fresh, 60_000);
+    let members = await groupMembers(world);
+    assert.equal(members.length, 1);
+    const bId = members[0]!.memberId;
+
+    // 2. a joins; only users on a's partitions get events, so b has nothing to do meanwhile.
+    const a = await world.startStream('a');
+    await waitFor(
+      async () => {
+        members = await groupMembers(world);
+        return members.length === 2 && members.every((m) => m.partitions.length > 0);
+      },
+      'two members each holding partitions',
+      60_000,
+    );
+    const aPartitions = new Set(members.find((m) => m.memberId !== bId)!.partitions);
+    const onA = users.filter((_, p) => aPartitions.has(p));
+    const bStoredBefore = await metric(b, 'recsys_stream_events_total', { outcome: 'stored' });
+    const second = round(onA);
+    await publishEvents(world, second);
+    await settle(world, [...first, ...second], fresh, 60_000);
+    await waitFor(() => caughtUp(world), 'the group to commit everything', 30_000);
+    const bIdle = (await metric(b, 'recsys_stream_events_total', { outcome: 'stored' })) === bStoredBefore;
+    t.diagnostic(`a held partitions ${[...aPartitions].join(',')}; b stored nothing meanwhile: ${bIdle}`);
+
+    // 3. a dies; b takes every partition back, and more events come for a's users.
+    const killed = await a.kill9();
+    assert.equal(killed.signal, 'SIGKILL');
+    await waitFor(
+      async () => {
+        members = await groupMembers(world);
+        return members.length === 1 && members[0]!.partitions.length === world.partitions;
+      },
+      'b to hold every partition again',
+      60_000,
+    );
+    const third = round(onA);
+    await publishEvents(world, third);
+    const events = [...first, ...second, ...third];
+    await settle(world, events, fresh, 60_000);
+    const end = await b.stop();
+    assert.deepEqual([end.code, end.signal], [0, null], 'SIGTERM ends b with 0');
+    await assertExactlyOnce(world, events, fresh);
+  });
+});
+
+/** A fresh user of this world whose events land on partition `p`. */
+function userOn(world: World, p: number): string {
+  for (let k = 0; ; k++) {
+    const user = `sf-${world.name}-${world.group.slice(-12)}-p${p}-${k}`;
+    if (partitionFor(user, world.partitions) === p) return user;
+  }
+}
