@@ -290,6 +290,7 @@ test('a process that gets partitions back after another member worked on them fo
     const first = round(users);
     await publishEvents(world, first);
     await settle(world, first, fresh, 60_000);
+    await waitFor(() => caughtUp(world), 'b to commit the first round', 30_000);
     let members = await groupMembers(world);
     assert.equal(members.length, 1);
     const bId = members[0]!.memberId;
@@ -312,7 +313,14 @@ test('a process that gets partitions back after another member worked on them fo
     await settle(world, [...first, ...second], fresh, 60_000);
     await waitFor(() => caughtUp(world), 'the group to commit everything', 30_000);
     const bIdle = (await metric(b, 'recsys_stream_events_total', { outcome: 'stored' })) === bStoredBefore;
-    t.diagnostic(`a held partitions ${[...aPartitions].join(',')}; b stored nothing meanwhile: ${bIdle}`);
+    // Events others publish to the topic meanwhile can give b a micro-batch (which drops its
+    // kept histories anyway): the end state is still checked, but the case this test is
+    // about was not met then.
+    t.diagnostic(
+      bIdle
+        ? `a held partitions ${[...aPartitions].join(',')}; b stored nothing meanwhile`
+        : 'inconclusive for stale histories: b stored events of others meanwhile',
+    );
 
     // 3. a dies; b takes every partition back, and more events come for a's users.
     const killed = await a.kill9();
