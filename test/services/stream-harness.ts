@@ -165,8 +165,15 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
       await stores.close().catch(() => {});
     }
     await removeBucket(bucket).catch(() => {});
-    // Members killed by SIGKILL stay in the group until their session times out.
-    await admin.deleteGroups([group]).catch(() => {});
+    // Members killed by SIGKILL stay in the group until their session times out (10 s).
+    for (const until = Date.now() + 15_000; Date.now() < until; await delay(1000))
+      if (
+        await admin.deleteGroups([group]).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
     await admin.disconnect().catch(() => {});
     await server
       .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
