@@ -256,10 +256,23 @@ test('two stream processes split the partitions; after kill -9 of one, the other
       'both processes storing events',
       90_000,
     );
-    // The counter moves once a micro-batch's tables are written and before its offsets are
-    // committed: a kill right then leaves a's last micro-batch to b.
-    const aBefore = await stored(a);
-    await waitFor(async () => (await stored(a)) > aBefore, 'process a to store another micro-batch', 30_000);
+    // Kill a while a micro-batch is written but not committed (rows stored beyond the committed
+    // offsets) just after a stored one, if that shows within 20 s; else kill it as it is.
+    let aLast = await stored(a);
+    await waitFor(
+      async () => {
+        const [now, rows, committed] = await Promise.all([
+          stored(a),
+          storedCount(world),
+          committedCount(world, start),
+        ]);
+        const aMoved = now > aLast;
+        aLast = now;
+        return aMoved && rows > committed;
+      },
+      'a to be between writing and committing a micro-batch',
+      20_000,
+    ).catch(() => {});
     const killed = await a.kill9();
     assert.equal(killed.signal, 'SIGKILL');
     const atKill = { stored: await storedCount(world), committed: await committedCount(world, start) };
