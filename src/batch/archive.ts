@@ -1,31 +1,43 @@
 /**
- * The interaction archive: Parquet files in the object store, one folder per UTC day
- * (archive/interactions/dt=YYYY-MM-DD/part-<uuid>.parquet), with the columns of
- * DESIGN.md §4 — readable by pyarrow, DuckDB and Spark as they are. A row is an event of the
- * event contract (src/events) as it is: ts in epoch ms, a null value for an event without one.
+ * The interaction archive as the batch layer uses it: imports write events into their day
+ * partitions, training reads a day range back as one COO. The format itself (prefix, day
+ * partitions, schema, Parquet encode/decode) lives in src/data/archive-format.ts, shared with
+ * the speed layer's retention sweep. A row is an event of the event contract (src/events) as
+ * it is: ts in epoch ms, a null value for an event without one.
  */
 import { randomUUID } from 'node:crypto';
-import * as arrow from 'apache-arrow';
+import type * as arrow from 'apache-arrow';
+import {
+  ARCHIVE_PREFIX,
+  type ArchiveColumns,
+  archiveTableFromColumns,
+  dayOf,
+  dayOfKey,
+  encodeArchivePart,
+  partKey,
+} from '../data/archive-format.js';
 import type { IdMap } from '../data/ids.js';
 import { type Coo, cooFromTable } from '../data/matrix.js';
-import { encodeParquet, loadParquetBytes } from '../data/parquet-loader.js';
+import { loadParquetBytes } from '../data/parquet-loader.js';
 import type { InteractionEvent } from '../events/index.js';
 import type { ObjectStore } from '../stores/objects/port.js';
 
-export const ARCHIVE_PREFIX = 'archive/interactions/';
+export { ARCHIVE_PREFIX, dayOf };
 
-export const dayOf = (ts: number) => new Date(ts).toISOString().slice(0, 10);
+function columnsOf(events: readonly InteractionEvent[]): ArchiveColumns {
+  const col = <K extends keyof InteractionEvent>(k: K) => events.map((e) => e[k]);
+  return {
+    eventId: col('event_id'),
+    userId: col('user_id'),
+    itemId: col('item_id'),
+    type: col('type'),
+    value: col('value'),
+    ts: col('ts'),
+  };
+}
 
 export function archiveTable(events: readonly InteractionEvent[]): arrow.Table {
-  const col = <K extends keyof InteractionEvent>(k: K) => events.map((e) => e[k]);
-  return new arrow.Table({
-    event_id: arrow.vectorFromArray(col('event_id'), new arrow.Utf8()),
-    user_id: arrow.vectorFromArray(col('user_id'), new arrow.Utf8()),
-    item_id: arrow.vectorFromArray(col('item_id'), new arrow.Utf8()),
-    type: arrow.vectorFromArray(col('type'), new arrow.Utf8()),
-    value: arrow.vectorFromArray(col('value'), new arrow.Float32()),
-    ts: arrow.vectorFromArray(col('ts'), new arrow.TimestampMillisecond('UTC')),
-  });
+  return archiveTableFromColumns(columnsOf(events));
 }
 
 /** Write events into their day partitions; returns the object keys written. */
@@ -42,8 +54,8 @@ export async function writeArchive(
   }
   const keys: string[] = [];
   for (const [day, list] of [...byDay].sort(([a], [b]) => a.localeCompare(b))) {
-    const key = `${ARCHIVE_PREFIX}dt=${day}/part-${randomUUID()}.parquet`;
-    await objects.put(key, await encodeParquet(archiveTable(list)));
+    const key = partKey(day, `part-${randomUUID()}`);
+    await objects.put(key, await encodeArchivePart(columnsOf(list)));
     keys.push(key);
   }
   return keys;
@@ -58,7 +70,7 @@ export async function listArchive(objects: ObjectStore, range: ArchiveRange = {}
   const keys = await objects.list(ARCHIVE_PREFIX);
   return keys
     .filter((k) => {
-      const day = /dt=(\d{4}-\d{2}-\d{2})\//.exec(k)?.[1];
+      const day = dayOfKey(k);
       return day && (!range.fromDay || day >= range.fromDay) && (!range.toDay || day <= range.toDay);
     })
     .sort();

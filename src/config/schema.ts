@@ -90,6 +90,12 @@ export const SCHEMA = {
     description: 'bound on reaching any server at start; an unreachable one fails with its name and address',
   }),
   bus: {
+    topic: setting(text(), {
+      env: 'RECSYS_INTERACTIONS_TOPIC',
+      default: 'interactions',
+      description:
+        'the topic events are published to and the speed layer reads (its dead letters go to `<topic>.dlq`); another name lets systems share one Kafka cluster',
+    }),
     partitions: setting(integer(1, 1024), {
       env: 'RECSYS_BUS_PARTITIONS',
       default: 8,
@@ -221,6 +227,17 @@ export const SCHEMA = {
       default: 200_000,
       description:
         "users' histories a stream process keeps in memory between micro-batches (others are read from the store)",
+    }),
+    retentionHours: setting(number(0, 8760, { exclusiveMin: true }), {
+      env: 'RECSYS_RT_RETENTION_HOURS',
+      default: 48,
+      description:
+        'rows of `rt_user_interactions` older than this are written to the Parquet archive, checked, then deleted',
+    }),
+    archiveEveryMs: setting(integer(1000, 86_400_000), {
+      env: 'RECSYS_ARCHIVE_EVERY_MS',
+      default: 600_000,
+      description: 'pause between two archive sweeps of the stream process',
     }),
   },
   compute: {

@@ -30,8 +30,10 @@ export {
   isEventType,
 } from './types.js';
 export {
+  encodeProfileUpdates,
   encodeUserUpdate,
   parseUserUpdate,
+  parseUserUpdates,
   USER_UPDATES_CHANNEL,
   type UserUpdateMessage,
 } from './user-updates.js';

@@ -7,7 +7,7 @@
  * false) and the caller falls back to decodeEvent, which decides. A property test holds the two
  * to agreement on every event the fast path accepts.
  */
-import { isDateTime, isFloat32, isValidId } from './rules.js';
+import { isDateTime, isFloat32, isValidId, MAX_ID_LENGTH } from './rules.js';
 import { EVENT_TYPES, type EventType } from './types.js';
 
 /** One event's fields, overwritten by each scanEvent call that succeeds. */
@@ -33,6 +33,36 @@ export const newEventSlot = (): EventSlot => ({
 const UUID_LOWER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 const TYPES: ReadonlyMap<string, EventType> = new Map(EVENT_TYPES.map((t) => [t, t]));
+
+/** isValidId, with a shortcut for the common case: printable ASCII, which the rules always allow. */
+function validId(s: string): boolean {
+  if (s.length === 0 || s.length > MAX_ID_LENGTH) return isValidId(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return isValidId(s);
+  }
+  return true;
+}
+
+/**
+ * The events of a micro-batch share a handful of seconds: each second's date-time text is
+ * checked (isDateTime) and parsed once, then only the milliseconds are read.
+ */
+let lastSecond = '';
+let lastSecondMs = 0;
+function isoMs(iso: string): number {
+  const second = iso.slice(0, 19);
+  if (second !== lastSecond) {
+    if (!isDateTime(`${second}.000Z`)) return Number.NaN;
+    lastSecond = second;
+    lastSecondMs = Date.parse(`${second}Z`);
+  }
+  const a = iso.charCodeAt(20) - 48;
+  const b = iso.charCodeAt(21) - 48;
+  const c = iso.charCodeAt(22) - 48;
+  if (a < 0 || a > 9 || b < 0 || b > 9 || c < 0 || c > 9) return Number.NaN;
+  return lastSecondMs + a * 100 + b * 10 + c;
+}
 
 /** Reads `"…"` (no escapes) starting at the quote at `at`; returns the end index past the closing quote, or -1. */
 function plainString(text: string, at: number): number {
@@ -71,14 +101,14 @@ export function scanEvent(text: string, slot: EventSlot, key?: string): boolean 
   if (end < 0) return false;
   const userId = text.slice(at + 1, end - 1);
   at = end;
-  if (!isValidId(userId) || (key !== undefined && key !== userId)) return false;
+  if (!validId(userId) || (key !== undefined && key !== userId)) return false;
 
   if (!expect(',"item_id":')) return false;
   end = plainString(text, at);
   if (end < 0) return false;
   const itemId = text.slice(at + 1, end - 1);
   at = end;
-  if (!isValidId(itemId)) return false;
+  if (!validId(itemId)) return false;
 
   if (!expect(',"type":')) return false;
   end = plainString(text, at);
@@ -103,13 +133,15 @@ export function scanEvent(text: string, slot: EventSlot, key?: string): boolean 
   if (end !== at + 26 || end !== text.length - 1 || text.charCodeAt(end) !== 125) return false;
   const iso = text.slice(at + 1, end - 1);
   // toISOString's own form only (other offsets and precisions go to decodeEvent).
-  if (iso.charCodeAt(23) !== 90 || iso.charCodeAt(19) !== 46 || !isDateTime(iso)) return false;
+  if (iso.charCodeAt(23) !== 90 || iso.charCodeAt(19) !== 46) return false;
+  const ts = isoMs(iso);
+  if (Number.isNaN(ts)) return false;
 
   slot.eventId = eventId;
   slot.userId = userId;
   slot.itemId = itemId;
   slot.type = type;
   slot.value = value;
-  slot.ts = Date.parse(iso);
+  slot.ts = ts;
   return true;
 }

@@ -7,6 +7,10 @@
  * subscribers. Publishers need not write recs:<user> themselves. A message without items (what
  * the speed layer sends) says "the profile changed": serving scores it for the user's
  * subscribers, and nobody pays for a top-K that no one is listening for.
+ *
+ * Such "profile changed" notices come by the ten thousand per micro-batch, so they also have
+ * a bulk form, one message for many users: {"users": [...], "accepted_at": [...],
+ * "model_version", "source"}; parseUserUpdates reads both forms.
  */
 import { jsonObject } from './json.js';
 
@@ -56,4 +60,50 @@ export function parseUserUpdate(raw: string): UserUpdateMessage | null {
       ? { accepted_at: o.accepted_at }
       : {}),
   };
+}
+
+/** Users whose profiles changed (no lists), as bulk messages of at most `perMessage` users each. */
+export function encodeProfileUpdates(
+  users: readonly { user_id: string; accepted_at?: number }[],
+  modelVersion: string | null,
+  perMessage = 1000,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < users.length; i += perMessage) {
+    const chunk = users.slice(i, i + perMessage);
+    out.push(
+      JSON.stringify({
+        users: chunk.map((u) => u.user_id),
+        accepted_at: chunk.map((u) => u.accepted_at ?? null),
+        model_version: modelVersion,
+        source: 'realtime',
+      }),
+    );
+  }
+  return out;
+}
+
+/** Every update a message carries (one, or a bulk form's many), or null when it is not one. */
+export function parseUserUpdates(raw: string): UserUpdateMessage[] | null {
+  const o = jsonObject(raw);
+  if (o === null) return null;
+  if (!Array.isArray(o.users)) {
+    const one = parseUserUpdate(raw);
+    return one ? [one] : null;
+  }
+  if (!o.users.every((u) => typeof u === 'string' && u !== '')) return null;
+  const at = Array.isArray(o.accepted_at) ? o.accepted_at : [];
+  const version = typeof o.model_version === 'string' ? o.model_version : null;
+  const source = o.source === 'batch' ? 'batch' : 'realtime';
+  return (o.users as string[]).map((user_id, j) => {
+    const t = at[j];
+    return {
+      user_id,
+      model_version: version,
+      items: [],
+      scores: [],
+      source,
+      ...(typeof t === 'number' && Number.isFinite(t) ? { accepted_at: t } : {}),
+    };
+  });
 }

@@ -113,7 +113,17 @@ export class FoldIn {
    * micro-batches cheap.
    */
   solveMany(rows: readonly FoldInRow[]): FoldInResult[] {
-    const merged = rows.map((r) => this.merge(r));
+    return this.solveMerged(rows.map((r) => this.merge(r)));
+  }
+
+  /**
+   * solveMany for rows already merged per item (item index → value), as the speed layer keeps
+   * histories: indices must be the model's and values finite (they are not checked again).
+   */
+  solveMerged(merged: readonly ReadonlyMap<number, number>[]): FoldInResult[] {
+    for (const m of merged)
+      if (m.size > this.maxEntries)
+        throw new RangeError(`${m.size} distinct items exceed the fold-in limit of ${this.maxEntries}`);
     const results: FoldInResult[] = [];
     let from = 0;
     while (from < merged.length) {
@@ -153,7 +163,7 @@ export class FoldIn {
     return merged;
   }
 
-  private solveChunk(rows: readonly Map<number, number>[]): FoldInResult[] {
+  private solveChunk(rows: readonly ReadonlyMap<number, number>[]): FoldInResult[] {
     const params = this.model.meta.params;
     const implicit = params.mode === 'implicit';
     const f = this.model.factors;

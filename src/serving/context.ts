@@ -21,6 +21,8 @@ import type { Stream } from './stream.js';
 
 export interface Serving {
   config: ServingConfig;
+  /** Where POST /v1/events publishes (RECSYS_INTERACTIONS_TOPIC). */
+  interactionsTopic: string;
   /** What the routes call: each store behind a per-call timeout and a circuit breaker (stores/resilience.ts). */
   stores: { db: Resilient<RelationalStore>; cache: Resilient<Cache>; bus: Resilient<EventBus> };
   /** The stores as opened: /readyz probes these, past any open circuit. */

@@ -56,8 +56,9 @@ export class L1Cache {
     });
   }
 
-  async drop(user: string): Promise<void> {
-    await this.cache.del(l1Key(user)).catch(() => {
+  async drop(user: string | readonly string[]): Promise<void> {
+    const keys = typeof user === 'string' ? l1Key(user) : user.map(l1Key);
+    await this.cache.del(keys).catch(() => {
       this.metrics.storeErrors.inc({ store: 'cache' });
     });
   }

@@ -198,6 +198,20 @@ class UserLookup {
     if (profile && profile.modelVersion === view.version && profile.vector.length === view.model.factors)
       return { vector: profile.vector, source: 'realtime' };
     if (this.userIdx !== undefined) return { vector: view.model.userVector(this.userIdx), source: 'l2' };
+    // A profile the speed layer folded into an older model, for a user this model does not
+    // know (their events came after its data): fold their recent items into this model now,
+    // until their next event gets a profile of it. Implicit models only (a rating needs its value).
+    if (profile && view.model.meta.params.mode === 'implicit') {
+      const items = view.indicesOf(this.record?.recent ?? []);
+      if (items.length > 0) {
+        const solver = await view.foldInSolver();
+        const folded = solver.solve(
+          items.slice(0, solver.maxEntries),
+          new Array(Math.min(items.length, solver.maxEntries)).fill(1),
+        );
+        return { vector: folded.vector, source: 'realtime' };
+      }
+    }
     return null;
   }
 

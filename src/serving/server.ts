@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
 import type { BackendName } from '../compute/kernels.js';
 import type { RecsysConfig } from '../config/index.js';
-import { MAX_ID_LENGTH, parseUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
+import { MAX_ID_LENGTH, parseUserUpdates, USER_UPDATES_CHANNEL } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { ActiveModel, LoadedModel } from '../model/active.js';
 import type { StoreName } from '../stores/errors.js';
@@ -165,6 +165,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     stream,
     view: () => view,
     train: deps.train,
+    interactionsTopic: deps.config.bus.topic,
   };
 
   // Model changes: a new view, and every cached answer of the old model goes.
@@ -178,28 +179,29 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
   if (current) useModel(current);
   const offModel = deps.models.onChange(useModel);
 
-  // User updates: drop the user's cached answers here and in L1, push to subscribers.
+  // User updates: drop the users' cached answers here and in L1 (one round trip per
+  // message), push to subscribers.
   const onUpdate = (raw: string) => {
-    const update = parseUserUpdate(raw);
-    if (!update) {
+    const updates = parseUserUpdates(raw);
+    if (!updates) {
       logger.warn({ channel: USER_UPDATES_CHANNEL }, 'ignored a malformed user update message');
       return;
     }
-    l0.dropUser(update.user_id);
-    metrics.invalidations.inc({ kind: 'user' });
-    if (update.items.length > 0 || !stream?.subscribed(update.user_id)) {
-      void l1.drop(update.user_id);
-      stream?.push(update);
-      return;
+    const dropped = l1.drop(updates.map((u) => u.user_id));
+    for (const update of updates) {
+      l0.dropUser(update.user_id);
+      metrics.invalidations.inc({ kind: 'user' });
+      if (update.items.length > 0) stream?.push(update);
+      else if (stream?.subscribed(update.user_id)) {
+        // The profile changed and someone listens: score it here (only for them) and push.
+        void dropped
+          .then(() => recommender.resolve(update.user_id, PUSH_QUERY))
+          .then((r) =>
+            stream?.push({ ...update, items: r.items, scores: r.scores, model_version: r.modelVersion }),
+          )
+          .catch((err) => logger.warn({ err, user: update.user_id }, 'could not score a pushed update'));
+      }
     }
-    // The profile changed and someone listens: score it here (only for them) and push.
-    void l1
-      .drop(update.user_id)
-      .then(() => recommender.resolve(update.user_id, PUSH_QUERY))
-      .then((r) =>
-        stream?.push({ ...update, items: r.items, scores: r.scores, model_version: r.modelVersion }),
-      )
-      .catch((err) => logger.warn({ err, user: update.user_id }, 'could not score a pushed update'));
   };
   const subscription: { off: (() => Promise<void>) | null } = { off: null };
   let retry: NodeJS.Timeout | null = null;

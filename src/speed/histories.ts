@@ -14,7 +14,7 @@
  * assignment changes, the kept histories are dropped.
  */
 import { LRUCache } from 'lru-cache';
-import { EVENT_TYPES, type EventType, type EventWeights, eventWeight } from '../events/index.js';
+import { EVENT_TYPES, type EventType, type EventWeights, FLOAT32_MAX } from '../events/index.js';
 import type { AlsModel } from '../model/model.js';
 import type { Queryable } from '../stores/relational/port.js';
 import type { EventColumns } from './columns.js';
@@ -39,61 +39,69 @@ export class Histories {
   /** Interactions after this time are newer than the model's data (null: the model does not say). */
   private since: Date | null = null;
 
-  constructor(
-    private readonly weights: EventWeights,
-    maxUsers: number,
-  ) {
+  /** The weight of each event type, by type code (EVENT_TYPES order). */
+  private readonly typeWeights: Float64Array;
+  private explicit = false;
+
+  constructor(weights: EventWeights, maxUsers: number) {
     this.kept = new LRUCache({ max: maxUsers });
+    this.typeWeights = Float64Array.from(EVENT_TYPES, (t) => weights[t]);
   }
 
   /** Forget every kept history (the model or the partitions held changed). */
   reset(model: AlsModel | null): void {
     this.kept.clear();
     this.model = model;
+    this.explicit = model?.meta.params.mode === 'explicit';
     this.since = model?.meta.dataUntil ? new Date(model.meta.dataUntil) : null;
   }
 
   /**
-   * The histories of `users` (codes into columns.users) after this batch's events, given how
-   * many of each user's events the insert found new (`fresh`). Reads through `tx`, which sees
-   * the batch's own inserts.
+   * The history of every user of the batch, after its events. `reader` answers for what the
+   * store holds: when it already sees the batch's rows (`readerSeesBatch`: the transaction that
+   * inserted them), histories read from it are complete; otherwise (another connection, before
+   * the insert commits) the batch's events are added to them. With `useKept`, users kept from
+   * earlier batches are not read at all: the batch's events are added to their kept history, in
+   * place (a batch that fails afterwards must call abandon()). Only valid when every event of
+   * the batch is new to the store.
    */
-  async after(
-    tx: Queryable,
+  async build(
+    reader: Queryable,
     columns: EventColumns,
-    fresh: ReadonlyMap<number, number>,
+    opts: { useKept: boolean; readerSeesBatch: boolean },
   ): Promise<Map<number, History>> {
     const model = this.model;
     if (!model) return new Map();
     const perUser = new Map<number, number[]>();
     for (let i = 0; i < columns.length; i++) {
       const u = columns.userCode[i]!;
-      if (!fresh.has(u)) continue;
       const list = perUser.get(u);
       if (list) list.push(i);
       else perUser.set(u, [i]);
     }
+    // The model's index of each distinct item of the batch, looked up once (-1: not in the model).
+    const itemIdx = Int32Array.from(columns.items, (id) => model.itemIdx(id) ?? -1);
+    const addBatch = (h: History, events: number[]) => {
+      for (const i of events)
+        this.addIdx(h, itemIdx[columns.itemCode[i]!]!, columns.typeCode[i]!, columns.value[i]!);
+    };
     const out = new Map<number, History>();
     const missing: number[] = [];
     for (const [u, events] of perUser) {
-      const kept = this.kept.get(columns.users[u]!);
-      // Kept, and every event of the batch was new: the history is the kept one plus these.
-      if (kept && fresh.get(u) === events.length) {
-        const h: History = { items: new Map(kept.items), n: kept.n };
-        for (const i of events)
-          this.add(
-            h,
-            columns.items[columns.itemCode[i]!]!,
-            EVENT_TYPES[columns.typeCode[i]!]!,
-            nullable(columns.value[i]!),
-          );
-        out.set(u, h);
+      const kept = opts.useKept ? this.kept.get(columns.users[u]!) : undefined;
+      if (kept) {
+        addBatch(kept, events);
+        out.set(u, kept);
       } else missing.push(u);
     }
     if (missing.length > 0) {
       const ids = missing.map((u) => columns.users[u]!);
-      const read = await this.read(tx, ids);
-      for (let k = 0; k < missing.length; k++) out.set(missing[k]!, read.get(ids[k]!)!);
+      const read = await this.read(reader, ids);
+      for (let k = 0; k < missing.length; k++) {
+        const h = read.get(ids[k]!)!;
+        if (!opts.readerSeesBatch) addBatch(h, perUser.get(missing[k]!)!);
+        out.set(missing[k]!, h);
+      }
     }
     return out;
   }
@@ -101,6 +109,11 @@ export class Histories {
   /** Keeps the histories written (call after the transaction committed). */
   keep(columns: EventColumns, histories: ReadonlyMap<number, History>): void {
     for (const [u, h] of histories) this.kept.set(columns.users[u]!, h);
+  }
+
+  /** The batch failed after after(): kept histories may hold its events, so none is trusted. */
+  abandon(): void {
+    this.kept.clear();
   }
 
   private async read(tx: Queryable, users: string[]): Promise<Map<string, History>> {
@@ -128,17 +141,23 @@ export class Histories {
   }
 
   private add(h: History, item: string, type: EventType, value: number | null): void {
+    this.addIdx(h, this.model!.itemIdx(item) ?? -1, TYPE_CODE.get(type)!, value ?? Number.NaN);
+  }
+
+  /** One event (item index, -1 when the model lacks it; type code; value, NaN for none). */
+  private addIdx(h: History, i: number, typeCode: number, value: number): void {
     h.n++;
-    const i = this.model!.itemIdx(item);
-    if (i === undefined) return;
-    if (this.model!.meta.params.mode === 'explicit') {
+    if (i < 0) return;
+    if (this.explicit) {
       // Explicit models learn ratings: only rating events with a value say one.
-      if (type === 'rating' && value !== null) h.items.set(i, value);
+      if (typeCode === RATING && !Number.isNaN(value)) h.items.set(i, value);
       return;
     }
-    const w = eventWeight(type, value, this.weights);
-    if (w !== 0) h.items.set(i, (h.items.get(i) ?? 0) + w);
+    const w = this.typeWeights[typeCode]! * (Number.isNaN(value) ? 1 : value);
+    if (w !== 0) h.items.set(i, (h.items.get(i) ?? 0) + clampFloat32(w));
   }
 }
 
-const nullable = (v: number) => (Number.isNaN(v) ? null : v);
+const TYPE_CODE: ReadonlyMap<EventType, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]));
+const RATING = EVENT_TYPES.indexOf('rating');
+const clampFloat32 = (w: number) => Math.max(-FLOAT32_MAX, Math.min(FLOAT32_MAX, w));

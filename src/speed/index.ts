@@ -1,7 +1,8 @@
 /**
  * The speed layer (role `recsys stream`; `recsys start` runs it in-process): a member of the
  * consumer group on the interactions topic that works in micro-batches (micro-batcher.ts,
- * processor.ts). Stopping lets the micro-batch in progress finish and commit; a process
+ * processor.ts), and the retention sweep that moves old interactions to the archive
+ * (archiver.ts). Stopping lets the micro-batch in progress finish and commit; a process
  * killed instead leaves its uncommitted batches to the next owner, and their effects are
  * idempotent, so every event counts once.
  */
@@ -10,7 +11,8 @@ import type { RecsysConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ActiveModel } from '../model/active.js';
 import type { Consumer } from '../stores/bus/port.js';
-import { INTERACTIONS_TOPIC, type Stores } from '../stores/index.js';
+import type { Stores } from '../stores/index.js';
+import { Archiver } from './archiver.js';
 import { SpeedMetrics } from './metrics.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { type BatchSummary, MicroBatchProcessor } from './processor.js';
@@ -20,7 +22,7 @@ export type { BatchSummary } from './processor.js';
 
 export interface SpeedLayerDeps {
   config: RecsysConfig;
-  stores: Pick<Stores, 'db' | 'cache' | 'bus'>;
+  stores: Pick<Stores, 'db' | 'cache' | 'bus' | 'objects'>;
   models: Pick<ActiveModel, 'current'>;
   backend: BackendName;
   logger: Logger;
@@ -54,6 +56,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     assignment,
     maxHistories: config.speed.maxHistories,
     signal: stopping.signal,
+    parallelReads: config.mode === 'services',
   });
   const batcher = new MicroBatcher({
     intervalMs: config.speed.microbatchMs,
@@ -61,9 +64,10 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     assigned: () => assignment().length,
     process: processor.process,
   });
-  await stores.bus.ensureTopic(INTERACTIONS_TOPIC);
+  const topic = config.bus.topic;
+  await stores.bus.ensureTopic(topic);
   consumer = await stores.bus.consume({
-    topic: INTERACTIONS_TOPIC,
+    topic,
     groupId: config.speed.groupId,
     handler: batcher.handle,
     maxBatchSize: config.speed.maxBatchEvents,
@@ -73,8 +77,18 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
   });
   logger.info(
     { group: config.speed.groupId, intervalMs: config.speed.microbatchMs },
-    `speed layer consuming ${INTERACTIONS_TOPIC}`,
+    `speed layer consuming ${topic}`,
   );
+  // Retention: rows past RECSYS_RT_RETENTION_HOURS go to the Parquet archive. PGlite runs in
+  // this process, so embedded sweeps take smaller bites to keep the event loop responsive.
+  const archiver = new Archiver({
+    db: stores.db,
+    objects: stores.objects,
+    logger,
+    retentionHours: config.speed.retentionHours,
+    ...(config.mode === 'embedded' ? { rowsPerFile: 20_000 } : {}),
+  });
+  archiver.start(config.speed.archiveEveryMs);
   return {
     metrics,
     assignment,
@@ -82,7 +96,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     async stop() {
       // Close the open window now rather than at its timer, so stop() is quick.
       const flushing = batcher.flush();
-      await Promise.all([consumer!.stop(), flushing]);
+      await Promise.all([consumer!.stop(), flushing, archiver.stop()]);
       stopping.abort();
     },
   };

@@ -48,7 +48,7 @@ export class SpeedMetrics {
     });
     this.updates = new Counter({
       name: 'recsys_stream_user_updates_total',
-      help: 'User-update messages published (each drops the user’s cached answers and may push to subscribers)',
+      help: 'Users announced on the user-update channel (each serving process drops their cached answers and pushes to their subscribers)',
       registers,
     });
     this.freshness = new Histogram({

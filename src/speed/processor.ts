@@ -17,7 +17,7 @@
  * an outage); any other failure is thrown, so the bus hands the batch over again.
  */
 import type { BackendName } from '../compute/kernels.js';
-import { type EventWeights, encodeUserUpdate, USER_UPDATES_CHANNEL } from '../events/index.js';
+import { type EventWeights, encodeProfileUpdates, USER_UPDATES_CHANNEL } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { LoadedModel } from '../model/active.js';
 import { FoldIn } from '../model/fold-in.js';
@@ -48,6 +48,11 @@ export interface ProcessorDeps {
   retryMs?: number;
   /** Aborted when the process stops: a batch waiting on a store gives up (and is not committed). */
   signal?: AbortSignal;
+  /**
+   * The store can run a read while a transaction is open (a connection pool: PostgreSQL);
+   * PGlite's single connection cannot, so there the fold-in waits for the insert.
+   */
+  parallelReads?: boolean;
 }
 
 export interface BatchSummary {
@@ -85,7 +90,12 @@ export class MicroBatchProcessor {
     for (const { batch } of window) metrics.setLag(batch.partition, batch.behind, held);
     const messages = window.reduce((s, p) => s + p.batch.messages.length, 0);
     metrics.batchEvents.observe(messages);
+    const decodeStarted = performance.now();
     const { columns, rejected, repeats } = decodeWindow(window);
+    this.d.logger.debug(
+      { events: messages, ms: Math.round(performance.now() - decodeStarted) },
+      'speed layer micro-batch decoded',
+    );
     const version = await this.followModel(held);
     this.checkContinuity(window);
     const written = columns.length === 0 ? null : await this.untilStored(() => this.write(columns));
@@ -149,33 +159,69 @@ export class MicroBatchProcessor {
     }
   }
 
+  /**
+   * Steps 3–5 in one transaction. When every event is new (the common case) the kept
+   * histories are extended in place; with `parallelReads`, the histories and the fold-in are
+   * computed while the database takes the COPY (histories not kept are read on another
+   * connection, which does not see the batch yet). When some events were stored before (a
+   * redelivery: an earlier attempt may have died between its commit and its offsets), every
+   * user of the batch is refolded from what the store holds, so a profile always reflects
+   * its user's whole history, however often the batch comes.
+   */
   private async write(columns: EventColumns) {
+    const phases = new Phases();
     await registerNewIds(this.d.db, columns, this.known);
+    phases.mark('register');
     const foldIn = this.foldIn;
-    const result = await this.d.db.transaction(async (tx) => {
-      const fresh = await insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600);
-      let stored = 0;
-      for (const n of fresh.values()) stored += n;
-      if (!foldIn) return { stored, folded: new Map<number, History>(), profiles: [] as ProfileRow[] };
-      const histories = await this.histories.after(tx, columns, fresh);
-      const { folded, profiles } = this.fold(foldIn, columns, histories);
-      await upsertProfiles(tx, foldIn.model.meta.version, profiles);
-      return { stored, folded, profiles };
-    });
+    const result = await this.d.db
+      .transaction(async (tx) => {
+        const inserting = insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600);
+        const early =
+          foldIn && this.d.parallelReads
+            ? this.histories
+                .build(this.d.db, columns, { useKept: true, readerSeesBatch: false })
+                .then((h) => this.fold(foldIn, columns, h))
+            : null;
+        // Settle both before deciding, so no read is left running on its own.
+        const [inserted, guessed] = await Promise.allSettled([inserting, early]);
+        if (inserted.status === 'rejected') throw inserted.reason;
+        let stored = 0;
+        for (const n of inserted.value.values()) stored += n;
+        phases.mark('insert');
+        if (!foldIn) return { stored, folded: new Map<number, History>(), profiles: [] as ProfileRow[] };
+        const allNew = stored === columns.length;
+        let folded: ReturnType<MicroBatchProcessor['fold']>;
+        if (allNew && guessed.status === 'fulfilled' && guessed.value) folded = guessed.value;
+        else {
+          if (!allNew || early) this.histories.abandon();
+          const h = await this.histories.build(tx, columns, { useKept: allNew, readerSeesBatch: true });
+          folded = this.fold(foldIn, columns, h);
+        }
+        phases.mark('fold');
+        await upsertProfiles(tx, foldIn.model.meta.version, folded.profiles);
+        phases.mark('profiles');
+        return { stored, ...folded };
+      })
+      .catch((err: unknown) => {
+        this.histories.abandon();
+        throw err;
+      });
+    phases.mark('commit');
     this.histories.keep(columns, result.folded);
+    this.d.logger.debug({ events: columns.length, ms: phases.ms }, 'speed layer micro-batch written');
     return result;
   }
 
   /** Vectors for every user with something the model knows; others keep no profile yet. */
   private fold(foldIn: FoldIn, columns: EventColumns, histories: Map<number, History>) {
     const folded = new Map<number, History>();
-    const rows: { items: number[]; values: number[] }[] = [];
+    const rows: ReadonlyMap<number, number>[] = [];
     for (const [u, h] of histories) {
       if (h.items.size === 0 || h.items.size > foldIn.maxEntries) continue;
       folded.set(u, h);
-      rows.push({ items: [...h.items.keys()], values: [...h.items.values()] });
+      rows.push(h.items);
     }
-    const solved = foldIn.solveMany(rows);
+    const solved = foldIn.solveMerged(rows);
     const profiles: ProfileRow[] = [];
     let k = 0;
     for (const [u, h] of folded)
@@ -205,9 +251,9 @@ export class MicroBatchProcessor {
   }
 
   /**
-   * One message per folded user, with no list: serving drops the caches and scores the new
-   * profile for subscribers. `accepted_at` (the user's oldest event in the batch) lets
-   * serving measure freshness up to the push.
+   * "Profile changed" for every folded user, a thousand users per message (no lists: serving
+   * drops the caches and scores the new profile for subscribers). `accepted_at` (the user's
+   * oldest event in the batch) lets serving measure freshness up to the push.
    */
   private async publish(
     profiles: readonly ProfileRow[],
@@ -222,24 +268,33 @@ export class MicroBatchProcessor {
       const t = columns.acceptedAt[i]!;
       if (!(oldest.get(u)! <= t)) oldest.set(u, t);
     }
-    const messages = [...folded.keys()].map((u) =>
-      encodeUserUpdate({
-        user_id: columns.users[u]!,
-        model_version: version,
-        items: [],
-        scores: [],
-        accepted_at: oldest.get(u),
-      }),
+    const messages = encodeProfileUpdates(
+      [...folded.keys()].map((u) => ({ user_id: columns.users[u]!, accepted_at: oldest.get(u) })),
+      version,
     );
     // Best effort: the profile is written; a lost message only means caches expire by TTL.
-    for (let i = 0; i < messages.length; i += 1000) {
-      const results = await Promise.allSettled(
-        messages.slice(i, i + 1000).map((m) => this.d.cache.publish(USER_UPDATES_CHANNEL, m)),
-      );
-      const failed = results.filter((r) => r.status === 'rejected').length;
-      if (failed > 0) this.d.logger.warn({ failed }, 'speed layer: some user updates were not published');
-      this.d.metrics.updates.inc(results.length - failed);
-    }
+    const results = await Promise.allSettled(
+      messages.map((m) => this.d.cache.publish(USER_UPDATES_CHANNEL, m)),
+    );
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed > 0) this.d.logger.warn({ failed }, 'speed layer: some user updates were not published');
+    let announced = 0;
+    results.forEach((r, j) => {
+      if (r.status === 'fulfilled') announced += Math.min(1000, folded.size - j * 1000);
+    });
+    this.d.metrics.updates.inc(announced);
     this.d.metrics.profiles.inc(profiles.length);
+  }
+}
+
+/** Milliseconds per phase of a micro-batch, for the debug log. */
+class Phases {
+  readonly ms: Record<string, number> = {};
+  private last = performance.now();
+
+  mark(name: string): void {
+    const now = performance.now();
+    this.ms[name] = Math.round(now - this.last);
+    this.last = now;
   }
 }

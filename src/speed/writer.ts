@@ -14,6 +14,7 @@
  * New user and item ids are registered (users/items with a dense idx) beforehand, in a short
  * transaction of their own: that takes a table lock, which must not be held across a fold-in.
  */
+import { endianness } from 'node:os';
 import { registerIds } from '../data/id-rows.js';
 import { EVENT_TYPES } from '../events/index.js';
 import { QueryError } from '../stores/errors.js';
@@ -188,7 +189,10 @@ export async function upsertProfiles(tx: Queryable, modelVersion: string, profil
 
 /** float32 little-endian bytes, user_profiles.vector's format (serving's floatsLE reads it back). */
 export function floatsToLE(v: Float32Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   const buf = Buffer.allocUnsafe(v.length * 4);
   for (let i = 0; i < v.length; i++) buf.writeFloatLE(v[i]!, i * 4);
   return buf;
 }
+
+const LITTLE_ENDIAN = endianness() === 'LE';

@@ -56,3 +56,13 @@ export const event: fc.Arbitrary<InteractionEvent> = fc
     ts: goodTsMs,
   })
   .map((e) => ({ ...e })); // a plain object (fc.record's have no prototype)
+
+/** One valid event, for examples. */
+export const sampleEvent: InteractionEvent = {
+  event_id: '0b9e8a2c-1d3f-4a5b-8c7d-9e0f1a2b3c4d',
+  user_id: 'u1',
+  item_id: 'i1',
+  type: 'rating',
+  value: 4.5,
+  ts: 1714557600123,
+};

@@ -11,16 +11,9 @@ import {
   encodeEvent,
   type InteractionEvent,
 } from '../../src/events/index.js';
-import { anyText, event } from './arbitraries.js';
+import { anyText, event, sampleEvent } from './arbitraries.js';
 
-const ev: InteractionEvent = {
-  event_id: '0b9e8a2c-1d3f-4a5b-8c7d-9e0f1a2b3c4d',
-  user_id: 'u1',
-  item_id: 'i1',
-  type: 'rating',
-  value: 4.5,
-  ts: 1714557600123,
-};
+const ev: InteractionEvent = sampleEvent;
 const wire = (o: Record<string, unknown>) => Buffer.from(JSON.stringify(o));
 const onWire = { ...ev, ts: '2024-05-01T10:00:00.123Z' };
 

@@ -2,7 +2,13 @@
 // malformed messages rejected rather than thrown.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeUserUpdate, parseUserUpdate, USER_UPDATES_CHANNEL } from '../../src/events/index.js';
+import {
+  encodeProfileUpdates,
+  encodeUserUpdate,
+  parseUserUpdate,
+  parseUserUpdates,
+  USER_UPDATES_CHANNEL,
+} from '../../src/events/index.js';
 
 describe('user-update messages', () => {
   it('round trip, source realtime by default', () => {
@@ -36,5 +42,23 @@ describe('user-update messages', () => {
     });
     for (const bad of ['nope', '{}', '{"user_id":""}', '[]', 'null'])
       assert.equal(parseUserUpdate(bad), null, bad);
+  });
+
+  it('carries many profile changes in bulk messages of at most perMessage users, read back one by one', () => {
+    const users = Array.from({ length: 5 }, (_, i) => ({ user_id: `u${i}`, accepted_at: 1000 + i }));
+    const messages = encodeProfileUpdates(users, 'v7', 2);
+    assert.equal(messages.length, 3);
+    const read = messages.flatMap((m) => parseUserUpdates(m)!);
+    assert.deepEqual(
+      read,
+      users.map((u) => ({ ...u, model_version: 'v7', items: [], scores: [], source: 'realtime' })),
+    );
+    // The single form reads as a list of one; anything else is refused.
+    assert.deepEqual(
+      parseUserUpdates(encodeUserUpdate({ user_id: 'u1', model_version: null, items: [], scores: [] })),
+      [{ user_id: 'u1', model_version: null, items: [], scores: [], source: 'realtime' }],
+    );
+    for (const bad of ['nope', '{"users":[1]}', '{"users":[""]}', '[]'])
+      assert.equal(parseUserUpdates(bad), null, bad);
   });
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { USER_UPDATES_CHANNEL } from '../../src/events/index.js';
+import { FoldIn } from '../../src/model/fold-in.js';
 import { publishModel } from '../../src/model/registry.js';
 import { waitFor } from '../stores/support/wait.js';
 import {
@@ -106,6 +107,28 @@ describe('GET /v1/recommendations/:userId', () => {
     );
     const r = await call(f.base, 'GET', '/v1/recommendations/u6');
     assert.equal(r.body.source, 'l2');
+  });
+
+  it("a profile of an older model, for a user the model does not know, is refolded from the user's recent items", async () => {
+    const recent = ['i3', 'i7', 'i12'];
+    await f.stores.db.query(
+      `INSERT INTO user_profiles (user_id, model_version, vector, updated_at) VALUES ('newcomer', 'old-version', $1, now())`,
+      [vectorBytes(new Float32Array(f.model.factors).fill(1))],
+    );
+    for (const item of recent)
+      await f.stores.db.query(
+        `INSERT INTO rt_user_interactions (event_id, user_id, item_id, type, value, ts)
+         VALUES (gen_random_uuid(), 'newcomer', $1, 'click', NULL, now())`,
+        [item],
+      );
+    const r = await call(f.base, 'GET', '/v1/recommendations/newcomer?k=5');
+    assert.equal(r.body.source, 'realtime');
+    const solver = await FoldIn.create(f.model, 'js');
+    const vector = solver.solve(
+      recent.map((i) => f.model.itemIdx(i)!),
+      recent.map(() => 1),
+    ).vector;
+    assert.deepEqual(ids(r.body), expectedTop(f.model, vector, 5, recent));
   });
 
   it('a user no layer knows gets popular items (k of them, inactive ones left out)', async () => {

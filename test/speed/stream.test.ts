@@ -13,7 +13,7 @@ import {
   DEFAULT_EVENT_WEIGHTS,
   encodeEvent,
   type InteractionEvent,
-  parseUserUpdate,
+  parseUserUpdates,
   USER_UPDATES_CHANNEL,
   type UserUpdateMessage,
 } from '../../src/events/index.js';
@@ -70,8 +70,7 @@ describe('speed layer (embedded stores)', () => {
     models = new ActiveModel(stores, { backend: 'js' });
     await models.use(first);
     await stores.cache.subscribe(USER_UPDATES_CHANNEL, (raw) => {
-      const m = parseUserUpdate(raw);
-      if (m) updates.push(m);
+      for (const m of parseUserUpdates(raw) ?? []) updates.push(m);
     });
     const config = loadConfig({
       env: {},
@@ -207,6 +206,8 @@ describe('speed layer (embedded stores)', () => {
     assert.match(metrics, /recsys_stream_events_total\{outcome="stored"\} 5/);
     assert.match(metrics, /recsys_stream_events_total\{outcome="duplicate"\} 5/);
     assert.match(metrics, /recsys_stream_events_total\{outcome="dead_letter"\} 2/);
+    assert.match(metrics, /recsys_stream_consumer_lag 0\n/);
+    assert.match(metrics, /recsys_stream_freshness_seconds_count [1-9]/);
   });
 
   it('takes up a new active model without a restart, refolding the whole history', async () => {

@@ -53,7 +53,7 @@ describe('loadConfig', () => {
     assert.deepEqual(c.kafkaBrokers, []);
     assert.equal(c.s3, null);
     assert.equal(c.connectTimeoutMs, 5000);
-    assert.deepEqual(c.bus, { partitions: 8, maxAttempts: 5, retentionHours: 168 });
+    assert.deepEqual(c.bus, { topic: 'interactions', partitions: 8, maxAttempts: 5, retentionHours: 168 });
     assert.deepEqual(c.events.weights, DEFAULT_EVENT_WEIGHTS);
     assert.equal(c.serving.rateLimit, 1000);
     assert.equal(c.serving.rateBurst, 2000);
@@ -280,7 +280,10 @@ describe('loadConfig', () => {
     assert.equal(problems.length, 4, all);
     assert.match(all, /recsys\.json: unknown key "databseUrl" \(known: mode, dataDir, databaseUrl/);
     assert.match(all, /unknown key "serving\.rateLimits" \(known: apiKeys, publicReads, rateLimit/);
-    assert.match(all, /unknown key "bus\.partition" \(known: partitions, maxAttempts, retentionHours\)/);
+    assert.match(
+      all,
+      /unknown key "bus\.partition" \(known: topic, partitions, maxAttempts, retentionHours\)/,
+    );
     assert.match(all, /unknown key "busPartitions" \(now "bus\.partitions"\)/);
     const overrides = problemsOf(() =>
       loadConfig({ env: {}, overrides: { dataDir: '/x', nope: 1 } as unknown as never }),

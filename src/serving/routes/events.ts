@@ -7,7 +7,6 @@
  * normalization and message format are the event contract's (src/events).
  */
 import { checkEvent, encodeEvent, type InteractionEvent, normalizeEvent } from '../../events/index.js';
-import { INTERACTIONS_TOPIC } from '../../stores/index.js';
 import type { Serving } from '../context.js';
 import { badRequest } from '../errors.js';
 import type { HttpKit } from '../http.js';
@@ -36,7 +35,7 @@ export function eventRoutes(kit: HttpKit, s: Serving): void {
         bad,
       );
     }
-    await s.stores.bus.publish(INTERACTIONS_TOPIC, events.map(encodeEvent));
+    await s.stores.bus.publish(s.interactionsTopic, events.map(encodeEvent));
     s.metrics.eventsAccepted.inc(events.length);
     ctx.json(202, { accepted: events.length, event_ids: events.map((e) => e.event_id) });
   });

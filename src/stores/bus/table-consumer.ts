@@ -29,6 +29,8 @@ interface Row {
   key: string;
   value: Buffer;
   ts: Date;
+  /** The partition's last offset when fetched (for Batch.behind). */
+  last: number;
 }
 
 export class TableConsumer implements Consumer {
@@ -146,13 +148,16 @@ export class TableConsumer implements Consumer {
     const ready = [...this.owned].filter(([p]) => (this.backoffUntil.get(p) ?? 0) <= now);
     if (ready.length === 0) return false;
     const { rows } = await this.db.query<Row>(
-      `SELECT o.p AS partition, l.log_offset, l.key, l.value, l.ts
+      `SELECT o.p AS partition, l.log_offset, l.key, l.value, l.ts, h.last
        FROM unnest($2::int[], $3::int8[]) AS o(p, next_offset)
        CROSS JOIN LATERAL (
          SELECT log_offset, key, value, ts FROM event_log
          WHERE topic = $1 AND partition = o.p AND log_offset >= o.next_offset
          ORDER BY log_offset LIMIT $4
        ) AS l
+       CROSS JOIN LATERAL (
+         SELECT max(log_offset) AS last FROM event_log WHERE topic = $1 AND partition = o.p
+       ) AS h
        ORDER BY o.p, l.log_offset`,
       [this.opts.topic, ready.map(([p]) => p), ready.map(([, o]) => o), this.opts.maxBatchSize ?? 500],
     );
@@ -210,6 +215,7 @@ function groupByPartition(topic: string, rows: Row[]): Batch[] {
       batch = { topic, partition: r.partition, messages: [] };
       batches.push(batch);
     }
+    batch.behind = Math.max(0, Number(r.last) - Number(r.log_offset));
     const message: BusMessage = {
       key: r.key,
       value: r.value,

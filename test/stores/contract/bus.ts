@@ -174,6 +174,47 @@ export function busContract(name: string, create: () => Promise<BusHarness>): vo
         rec.events.map((e) => e.seq),
         [...Array(45).keys()],
       );
+      // Each batch says how many messages of its partition came after it when it was fetched.
+      const first = Number(rec.batches[0]!.messages[0]!.offset);
+      for (const b of rec.batches)
+        assert.equal(b.behind, 45 - (Number(b.messages.at(-1)!.offset) - first + 1), 'behind');
+    });
+
+    test('partitionsConcurrently lets batches of several partitions be with the handler at once', async () => {
+      const topic = uid('concurrent-');
+      // Keys in two different partitions.
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((k) => `user-${k}`);
+      const [k1, k2] = [
+        keys[0]!,
+        keys.find((k) => partitionFor(k, BUS_PARTITIONS) !== partitionFor(keys[0]!, BUS_PARTITIONS))!,
+      ];
+      await bus.publish(topic, [encode({ key: k1, seq: 0 }), encode({ key: k2, seq: 0 })]);
+      let inside = 0;
+      let overlapped = false;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const seen: number[] = [];
+      await consume(
+        bus,
+        topic,
+        uid('g-'),
+        async (batch) => {
+          inside++;
+          if (inside === 2) {
+            overlapped = true;
+            release();
+          }
+          // Held until the other partition's batch arrives too (or 5 s pass).
+          await Promise.race([gate, new Promise((r) => setTimeout(r, 5000))]);
+          seen.push(batch.partition);
+          inside--;
+        },
+        { partitionsConcurrently: 8 },
+      );
+      await waitFor(() => seen.length >= 2, 'both partitions');
+      assert.ok(overlapped, 'the two batches were with the handler at the same time');
     });
 
     test('a batch whose handler throws is handed over again, and nothing is lost', async () => {
