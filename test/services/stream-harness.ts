@@ -1,6 +1,6 @@
 // What the stream fault tests share: a world of their own on the real servers (a fresh
-// PostgreSQL database, a fresh MinIO bucket holding an active model, a fresh consumer group
-// positioned at the end of the `interactions` topic), `recsys stream` as real child processes
+// PostgreSQL database, a fresh MinIO bucket holding an active model, a topic of its own for the
+// interactions and a fresh consumer group), `recsys stream` as real child processes
 // that can be killed with SIGKILL, a producer of events whose ids the test keeps, and the
 // checks every fault test ends with (each event stored once, each profile complete).
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ import type { AlsModel } from '../../src/model/model.js';
 import { publishModel } from '../../src/model/registry.js';
 import { type DeadLetter, deadLetterTopic, decodeDeadLetter } from '../../src/stores/bus/dead-letter.js';
 import type { OutgoingMessage } from '../../src/stores/bus/port.js';
-import { INTERACTIONS_TOPIC, openStores, type Stores } from '../../src/stores/index.js';
+import { openStores, type Stores } from '../../src/stores/index.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { categoryOf, trainModel } from '../serving/fixture.js';
 import { delay, uid, waitFor } from '../stores/support/wait.js';
@@ -35,13 +35,16 @@ type Admin = kafkajs.Admin;
 /** The CLI compiled beside this file, as test/cli/launch.ts runs it. */
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+/** Partitions of each world's topic. */
+const PARTITIONS = 4;
+
 /** The micro-batch interval the tests run the stream with. */
 export const MICROBATCH_MS = 250;
 
 /** Event types the producers draw from (all with a positive default weight). */
 const TYPES: EventType[] = ['view', 'click', 'add_to_cart', 'purchase'];
 
-const READY = /^stream: consuming interactions as group (\S+); ops on (http:\/\/\S+)$/m;
+const READY = /^stream: consuming \S+ as group (\S+); ops on (http:\/\/\S+)$/m;
 
 export interface StreamProcess {
   name: string;
@@ -81,13 +84,15 @@ export interface World {
   /** The environment of a stream process in this world. */
   env: Record<string, string>;
   group: string;
+  /** The interactions topic of this world (RECSYS_INTERACTIONS_TOPIC). */
+  topic: string;
   dbName: string;
   bucket: string;
   stores: Stores;
   admin: Admin;
   model: AlsModel;
   version: string;
-  /** Partitions of the interactions topic. */
+  /** Partitions of the world's topic. */
   partitions: number;
   /** Where each process's output is written in full. */
   logDir: string;
@@ -99,11 +104,6 @@ export interface World {
   killAll(): Promise<void>;
   /** Runs `fn` first thing in close() (a producer's stop, say). */
   onClose(fn: () => Promise<unknown>): void;
-  /**
-   * Throws when the `interactions` topic was deleted and made again (by another process) since
-   * the world opened: its messages are gone then, and a missing event says nothing about the stream.
-   */
-  checkTopic(): Promise<void>;
   /** Stops every process, drops the database, the bucket and the group. */
   close(): Promise<void>;
 }
@@ -116,15 +116,15 @@ process.on('exit', () => {
 });
 
 /**
- * A fresh database (migrated), bucket (with an active model trained on generated data), and
- * consumer group whose committed offsets are the current end of `interactions`, so the stream
- * processes read only what is published from now on.
+ * A fresh database (migrated), bucket (with an active model trained on generated data),
+ * interactions topic (with its dead letter topic) and consumer group.
  */
-export async function openWorld(name: string, opts: { minPartitions?: number } = {}): Promise<World> {
+export async function openWorld(name: string): Promise<World> {
   const id = uid().toLowerCase();
   const dbName = `streamfaults_${id}`;
   const bucket = `streamfaults-${id}`;
   const group = `streamfaults-${name}-${id}`;
+  const topic = `streamfaults-${name}-${id}`;
   const dbUrl = new URL(servers.databaseUrl);
   dbUrl.pathname = `/${dbName}`;
   const logDir = path.join(tmpdir(), 'recsys-stream-faults', `${name}-${id}`);
@@ -140,6 +140,8 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
     DATABASE_URL: dbUrl.toString(),
     S3_BUCKET: bucket,
     RECSYS_STREAM_GROUP: group,
+    RECSYS_INTERACTIONS_TOPIC: topic,
+    RECSYS_BUS_PARTITIONS: String(PARTITIONS),
     RECSYS_MICROBATCH_MS: String(MICROBATCH_MS),
     RECSYS_STREAM_PORT: '0',
     RECSYS_LOG_LEVEL: 'info',
@@ -150,13 +152,11 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
   let stores: Stores | undefined;
 
   const closers: Array<() => Promise<unknown>> = [];
-  const watch = new TopicWatch(admin);
   const killAll = async () => {
     await Promise.all([...started].map((p) => p.kill9()));
   };
   const close = async () => {
     for (const fn of closers.splice(0)) await fn().catch(() => {});
-    watch.stop();
     await killAll();
     for (const { out } of outputs) out.end();
     if (stores) {
@@ -165,6 +165,7 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
       await stores.close().catch(() => {});
     }
     await removeBucket(bucket).catch(() => {});
+    await admin.deleteTopics({ topics: [topic, deadLetterTopic(topic)] }).catch(() => {});
     // Members killed by SIGKILL stay in the group until their session times out (10 s).
     for (const until = Date.now() + 15_000; Date.now() < until; await delay(1000))
       if (
@@ -175,23 +176,25 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
       )
         break;
     await admin.disconnect().catch(() => {});
-    await server
-      .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-      .catch((err) => process.stderr.write(`[stream-faults] could not drop ${dbName}: ${err}\n`));
+    // FORCE ends our own sessions; an autovacuum worker (the superuser's) on the new tables it
+    // cannot end, so a drop that meets one is tried again for a while.
+    let dropError: unknown;
+    for (const until = Date.now() + 20_000; Date.now() < until; await delay(500)) {
+      dropError = await server.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).then(
+        () => undefined,
+        (err: unknown) => err ?? 'failed',
+      );
+      if (dropError === undefined) break;
+    }
+    if (dropError !== undefined)
+      process.stderr.write(`[stream-faults] could not drop ${dbName}: ${dropError}\n`);
     await server.close();
   };
 
   try {
     await admin.connect();
     stores = await openStores(loadConfig({ env }), { logger: silentLogger });
-    const partitions = await ensureTopics(stores, admin, opts.minPartitions ?? 1);
-    const ends = await admin.fetchTopicOffsets(INTERACTIONS_TOPIC);
-    await admin.setOffsets({
-      groupId: group,
-      topic: INTERACTIONS_TOPIC,
-      partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
-    });
-    watch.start(ends);
+    const partitions = await createTopics(stores, admin, topic);
 
     const model = await trainModel(`streamfaults-${id}`);
     await stores.db.copyRows(
@@ -205,6 +208,7 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
       name,
       env,
       group,
+      topic,
       dbName,
       bucket,
       stores,
@@ -231,7 +235,6 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
       },
       killAll,
       onClose: (fn) => closers.push(fn),
-      checkTopic: () => watch.check(),
       close,
     };
     return world;
@@ -241,70 +244,11 @@ export async function openWorld(name: string, opts: { minPartitions?: number } =
   }
 }
 
-/**
- * Notices the `interactions` topic being deleted and made again while a test runs (other suites
- * and benchmarks on the same servers may do that): a partition's end offset going back, or the
- * partition count changing. The tests' own producers keep the end offsets growing meanwhile.
- */
-class TopicWatch {
-  private last = new Map<number, bigint>();
-  private readonly problems: string[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  constructor(private readonly admin: Admin) {}
-
-  start(ends: Array<{ partition: number; high: string }>): void {
-    this.last = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
-    this.timer = setInterval(() => void this.poll().catch(() => {}), 1000);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  private async poll(): Promise<void> {
-    const ends = await this.admin.fetchTopicOffsets(INTERACTIONS_TOPIC);
-    if (ends.length !== this.last.size)
-      this.problems.push(`its partition count went from ${this.last.size} to ${ends.length}`);
-    for (const p of ends) {
-      const before = this.last.get(p.partition);
-      const now = BigInt(p.high);
-      if (before !== undefined && now < before)
-        this.problems.push(`the end offset of partition ${p.partition} went back from ${before} to ${now}`);
-      this.last.set(p.partition, now);
-    }
-  }
-
-  async check(): Promise<void> {
-    await this.poll().catch(() => {});
-    if (this.problems.length > 0)
-      throw new Error(
-        `the ${INTERACTIONS_TOPIC} topic was deleted and made again during the test (${this.problems
-          .slice(0, 3)
-          .join('; ')}): events published before that are gone from Kafka, so this run says nothing ` +
-          'about the stream process; run the test again when nothing else recreates the topic',
-      );
-  }
-}
-
-/**
- * `interactions` and its dead letter topic exist (created as the app creates them when missing),
- * with at least `minPartitions` partitions; resolves with the partition count.
- */
-async function ensureTopics(stores: Stores, admin: Admin, minPartitions: number): Promise<number> {
-  await stores.bus.ensureTopic(INTERACTIONS_TOPIC);
-  await stores.bus.ensureTopic(deadLetterTopic(INTERACTIONS_TOPIC));
-  const count = async () =>
-    (await admin.fetchTopicMetadata({ topics: [INTERACTIONS_TOPIC] })).topics[0]!.partitions.length;
-  let n = await count();
-  if (n < minPartitions) {
-    // A topic made elsewhere with fewer partitions: the scale-out test needs at least two.
-    await admin.createPartitions({ topicPartitions: [{ topic: INTERACTIONS_TOPIC, count: minPartitions }] });
-    await waitFor(async () => (await count()) >= minPartitions, 'the new partitions', 15_000);
-    n = await count();
-  }
-  return n;
+/** Creates the world's topic (with the app's settings, as a stream process would) and its dead letter topic. */
+async function createTopics(stores: Stores, admin: Admin, topic: string): Promise<number> {
+  await stores.bus.ensureTopic(topic);
+  await stores.bus.ensureTopic(deadLetterTopic(topic));
+  return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
 }
 
 async function removeBucket(bucket: string): Promise<void> {
@@ -408,11 +352,11 @@ export function makeEvent(world: World, user: string, rand = Math.random): Inter
 }
 
 export async function publishEvents(world: World, events: readonly InteractionEvent[]): Promise<void> {
-  await world.stores.bus.publish(INTERACTIONS_TOPIC, events.map(encodeEvent));
+  await world.stores.bus.publish(world.topic, events.map(encodeEvent));
 }
 
 export async function publishRaw(world: World, messages: readonly OutgoingMessage[]): Promise<void> {
-  await world.stores.bus.publish(INTERACTIONS_TOPIC, messages);
+  await world.stores.bus.publish(world.topic, messages);
 }
 
 /**
@@ -463,21 +407,22 @@ export async function storedCount(world: World): Promise<number> {
 
 /** Messages the group has committed past its start offsets, over all partitions. */
 export async function committedCount(world: World, start: Map<number, bigint>): Promise<number> {
-  const [topic] = await world.admin.fetchOffsets({ groupId: world.group, topics: [INTERACTIONS_TOPIC] });
+  const [topic] = await world.admin.fetchOffsets({ groupId: world.group, topics: [world.topic] });
   let n = 0n;
   for (const p of topic?.partitions ?? []) {
     const at = BigInt(p.offset);
-    if (at >= 0n) n += at - (start.get(p.partition) ?? 0n);
+    const from = start.get(p.partition) ?? -1n; // -1: nothing committed yet
+    if (at >= 0n) n += at - (from > 0n ? from : 0n);
   }
   return Number(n);
 }
 
 export async function committedOffsets(world: World): Promise<Map<number, bigint>> {
-  const [topic] = await world.admin.fetchOffsets({ groupId: world.group, topics: [INTERACTIONS_TOPIC] });
+  const [topic] = await world.admin.fetchOffsets({ groupId: world.group, topics: [world.topic] });
   return new Map((topic?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
 }
 
-/** The members of the group and the partitions of `interactions` each holds. */
+/** The members of the group and the partitions of the world's topic each holds. */
 export async function groupMembers(world: World): Promise<Array<{ memberId: string; partitions: number[] }>> {
   const { groups } = await world.admin.describeGroups([world.group]);
   const g = groups[0];
@@ -486,7 +431,7 @@ export async function groupMembers(world: World): Promise<Array<{ memberId: stri
     const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
     return {
       memberId: m.memberId,
-      partitions: [...(decoded?.assignment[INTERACTIONS_TOPIC] ?? [])].sort((a, b) => a - b),
+      partitions: [...(decoded?.assignment[world.topic] ?? [])].sort((a, b) => a - b),
     };
   });
 }
@@ -553,9 +498,9 @@ export async function readTopic(
   return got;
 }
 
-/** The dead letters of `interactions` whose key passes `keep`. */
+/** The dead letters of the world's topic whose key passes `keep`. */
 export async function deadLetters(world: World, keep: (key: string) => boolean): Promise<DeadLetter[]> {
-  return (await readTopic(world, deadLetterTopic(INTERACTIONS_TOPIC), keep)).map((m) => decodeDeadLetter(m));
+  return (await readTopic(world, deadLetterTopic(world.topic), keep)).map((m) => decodeDeadLetter(m));
 }
 
 interface ProfileRow {
@@ -649,7 +594,6 @@ export async function assertExactlyOnce(
   events: readonly InteractionEvent[],
   fresh: ReadonlySet<string>,
 ): Promise<{ users: number; events: number }> {
-  await world.checkTopic();
   const users = [...new Set(events.map((e) => e.user_id))];
   const ids = new Set(events.map((e) => e.event_id));
   assert.equal(ids.size, events.length, 'the test produced unique event ids');
