@@ -69,6 +69,8 @@ export class MicroBatchProcessor {
   private readonly known = { users: new Set<string>(), items: new Set<string>() };
   private foldIn: FoldIn | null = null;
   private held = '';
+  /** Per partition, the offset after the last message this process handled: where its next batch should start. */
+  private readonly next = new Map<number, bigint>();
   private readonly listeners = new Set<(s: BatchSummary) => void>();
 
   constructor(private readonly d: ProcessorDeps) {
@@ -95,7 +97,10 @@ export class MicroBatchProcessor {
       'speed layer micro-batch decoded',
     );
     const version = await this.followModel(held);
+    this.checkContinuity(window);
     const written = columns.length === 0 ? null : await this.untilStored(() => this.write(columns));
+    for (const { batch } of window)
+      this.next.set(batch.partition, BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n);
     const stored = written?.stored ?? 0;
     metrics.events.inc({ outcome: 'stored' }, stored);
     metrics.events.inc({ outcome: 'duplicate' }, repeats + columns.length - stored);
@@ -142,6 +147,25 @@ export class MicroBatchProcessor {
       this.held = key;
     }
     return this.foldIn?.model.meta.version ?? null;
+  }
+
+  /**
+   * Kept histories hold only what this process folded in. A batch that does not start where
+   * this process left off its partition means another member consumed that partition meanwhile
+   * (it went away and came back between two micro-batches, so `held` reads the same), and the
+   * histories of its users lack what that member stored: every kept history is dropped then,
+   * and read back from the store. (A window that failed left `next` as it was: the bus hands
+   * the same batches over again, and they continue where this process left off.)
+   */
+  private checkContinuity(window: readonly Pending[]): void {
+    for (const { batch } of window) {
+      const expected = this.next.get(batch.partition);
+      if (expected !== undefined && BigInt(batch.messages[0]!.offset) !== expected) {
+        this.histories.reset(this.foldIn?.model ?? null);
+        this.next.clear();
+        return;
+      }
+    }
   }
 
   /**
