@@ -161,7 +161,7 @@ export class MicroBatchProcessor {
     for (const { batch } of window) {
       const expected = this.next.get(batch.partition);
       if (expected !== undefined && BigInt(batch.messages[0]!.offset) !== expected) {
-        this.histories.reset(this.foldIn?.model ?? null);
+        this.histories.reset();
         this.next.clear();
         return;
       }
