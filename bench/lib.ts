@@ -58,3 +58,20 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
+
+/** The services of scripts/services.sh as the app's environment (what is set already wins). */
+export function servicesEnv(
+  databaseUrl = 'postgres://recsys:recsys@127.0.0.1:5432/recsys',
+): Record<string, string> {
+  return {
+    RECSYS_MODE: 'services',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    S3_ENDPOINT: 'http://127.0.0.1:9000',
+    S3_ACCESS_KEY: 'recsys',
+    S3_SECRET_KEY: 'recsys-secret',
+    S3_BUCKET: 'recsys',
+    ...(process.env as Record<string, string>),
+  };
+}

@@ -8,6 +8,7 @@
  * and runs until SIGTERM, when it closes everything and drops its schema.
  * Environment as for `recsys serve` in services mode (defaults: the local servers).
  */
+
 import { randomBytes } from 'node:crypto';
 import { resolveBackend } from '../src/compute/backends.js';
 import { ComputePool } from '../src/compute/pool.js';
@@ -23,22 +24,13 @@ import { openRedisCache } from '../src/stores/cache/redis.js';
 import { assembleStores, migrate } from '../src/stores/index.js';
 import { openMinioObjects } from '../src/stores/objects/minio.js';
 import { openPostgres } from '../src/stores/relational/postgres.js';
+import { servicesEnv } from './lib.js';
 
 export const BENCH_VERSION = 'bench-serving-v1';
 const USERS = 5000;
 const SEEDED = 1000;
 
-const env = {
-  RECSYS_MODE: 'services',
-  DATABASE_URL: 'postgres://recsys:recsys@127.0.0.1:5432/recsys_test',
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  S3_ENDPOINT: 'http://127.0.0.1:9000',
-  S3_ACCESS_KEY: 'recsys',
-  S3_SECRET_KEY: 'recsys-secret',
-  S3_BUCKET: 'recsys',
-  ...process.env,
-};
+const env = servicesEnv('postgres://recsys:recsys@127.0.0.1:5432/recsys_test');
 const config = loadConfig({ env });
 const schema = `bench_serving_${randomBytes(4).toString('hex')}`;
 const timeout = config.connectTimeoutMs;

@@ -51,7 +51,7 @@ import { assembleStores, migrate } from '../src/stores/index.js';
 import { openMinioObjects } from '../src/stores/objects/minio.js';
 import type { RelationalStore } from '../src/stores/relational/port.js';
 import { openPostgres } from '../src/stores/relational/postgres.js';
-import { machine, median, repoRoot, runJson, table } from './lib.js';
+import { machine, median, repoRoot, runJson, servicesEnv, table } from './lib.js';
 import {
   EventSource,
   FACTORS,
@@ -91,16 +91,7 @@ const phases = new Set(
 );
 const cpuProfDir = process.env.BENCH_SPEED_CPU_PROF;
 
-const baseEnv = {
-  DATABASE_URL: 'postgres://recsys:recsys@127.0.0.1:5432/recsys',
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  S3_ENDPOINT: 'http://127.0.0.1:9000',
-  S3_ACCESS_KEY: 'recsys',
-  S3_SECRET_KEY: 'recsys-secret',
-  S3_BUCKET: 'recsys',
-  ...process.env,
-};
+const baseEnv = servicesEnv();
 const dbUrl = (() => {
   const u = new URL(baseEnv.DATABASE_URL);
   u.pathname = `/${DB_NAME}`;
