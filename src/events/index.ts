@@ -32,6 +32,7 @@ export {
 export {
   encodeProfileUpdates,
   encodeUserUpdate,
+  PROFILE_UPDATES_PER_MESSAGE,
   parseUserUpdate,
   parseUserUpdates,
   USER_UPDATES_CHANNEL,

@@ -62,11 +62,14 @@ export function parseUserUpdate(raw: string): UserUpdateMessage | null {
   };
 }
 
+/** Users per bulk message by default: about 30 KB of JSON. */
+export const PROFILE_UPDATES_PER_MESSAGE = 1000;
+
 /** Users whose profiles changed (no lists), as bulk messages of at most `perMessage` users each. */
 export function encodeProfileUpdates(
   users: readonly { user_id: string; accepted_at?: number }[],
   modelVersion: string | null,
-  perMessage = 1000,
+  perMessage = PROFILE_UPDATES_PER_MESSAGE,
 ): string[] {
   const out: string[] = [];
   for (let i = 0; i < users.length; i += perMessage) {

@@ -202,15 +202,16 @@ class UserLookup {
     // know (their events came after its data): fold their recent items into this model now,
     // until their next event gets a profile of it. Implicit models only (a rating needs its value).
     if (profile && view.model.meta.params.mode === 'implicit') {
-      const items = view.indicesOf(this.record?.recent ?? []);
-      if (items.length > 0) {
-        const solver = await view.foldInSolver();
-        const folded = solver.solve(
-          items.slice(0, solver.maxEntries),
-          new Array(Math.min(items.length, solver.maxEntries)).fill(1),
-        );
-        return { vector: folded.vector, source: 'realtime' };
-      }
+      const solver = await view.foldInSolver();
+      const items = view.indicesOf(this.record?.recent ?? []).slice(0, solver.maxEntries);
+      if (items.length > 0)
+        return {
+          vector: solver.solve(
+            items,
+            items.map(() => 1),
+          ).vector,
+          source: 'realtime',
+        };
     }
     return null;
   }

@@ -10,11 +10,11 @@
  * LRU between batches: a user whose every new event was just inserted gets those events added
  * to the kept history; anyone else (not kept, some events already stored by an earlier
  * attempt, another model) is read back from the store. Partitions are keyed by user, so one
- * stream process sees all of a user's events while it holds the partition; when its
- * assignment changes, the kept histories are dropped.
+ * stream process sees all of a user's events while it holds the partition; when a partition
+ * comes back after another member worked on it, the processor drops the kept histories.
  */
 import { LRUCache } from 'lru-cache';
-import { EVENT_TYPES, type EventType, type EventWeights, FLOAT32_MAX } from '../events/index.js';
+import { EVENT_TYPES, type EventType, type EventWeights, eventWeight } from '../events/index.js';
 import type { AlsModel } from '../model/model.js';
 import type { Queryable } from '../stores/relational/port.js';
 import type { EventColumns } from './columns.js';
@@ -37,12 +37,12 @@ interface RtRow {
 
 export class Histories {
   private readonly kept: LRUCache<string, History>;
-  /** The weight of each event type, by type code (EVENT_TYPES order). */
-  private readonly typeWeights: Float64Array;
 
-  constructor(weights: EventWeights, maxUsers: number) {
+  constructor(
+    private readonly weights: EventWeights,
+    maxUsers: number,
+  ) {
     this.kept = new LRUCache({ max: maxUsers });
-    this.typeWeights = Float64Array.from(EVENT_TYPES, (t) => weights[t]);
   }
 
   /** Forget every kept history (the model or the partitions held changed). */
@@ -147,11 +147,10 @@ export class Histories {
       if (typeCode === RATING && !Number.isNaN(value)) h.items.set(i, value);
       return;
     }
-    const w = this.typeWeights[typeCode]! * (Number.isNaN(value) ? 1 : value);
-    if (w !== 0) h.items.set(i, (h.items.get(i) ?? 0) + clampFloat32(w));
+    const w = eventWeight(EVENT_TYPES[typeCode]!, Number.isNaN(value) ? null : value, this.weights);
+    if (w !== 0) h.items.set(i, (h.items.get(i) ?? 0) + w);
   }
 }
 
 const TYPE_CODE: ReadonlyMap<EventType, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]));
 const RATING = EVENT_TYPES.indexOf('rating');
-const clampFloat32 = (w: number) => Math.max(-FLOAT32_MAX, Math.min(FLOAT32_MAX, w));

@@ -17,7 +17,12 @@
  * an outage); any other failure is thrown, so the bus hands the batch over again.
  */
 import type { BackendName } from '../compute/kernels.js';
-import { type EventWeights, encodeProfileUpdates, USER_UPDATES_CHANNEL } from '../events/index.js';
+import {
+  type EventWeights,
+  encodeProfileUpdates,
+  PROFILE_UPDATES_PER_MESSAGE,
+  USER_UPDATES_CHANNEL,
+} from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { LoadedModel } from '../model/active.js';
 import { FoldIn } from '../model/fold-in.js';
@@ -40,7 +45,7 @@ export interface ProcessorDeps {
   popularHalfLifeHours: number;
   metrics: SpeedMetrics;
   logger: Logger;
-  /** Partitions this member holds now (kept histories are dropped when they change). */
+  /** Partitions this member holds now (for the lag metric). */
   assignment: () => number[];
   /** Histories kept between micro-batches (LRU). */
   maxHistories?: number;
@@ -68,7 +73,6 @@ export class MicroBatchProcessor {
   private readonly histories: Histories;
   private readonly known = { users: new Set<string>(), items: new Set<string>() };
   private foldIn: FoldIn | null = null;
-  private held = '';
   /** Per partition, the offset after the last message this process handled: where its next batch should start. */
   private readonly next = new Map<number, bigint>();
   private readonly listeners = new Set<(s: BatchSummary) => void>();
@@ -96,25 +100,26 @@ export class MicroBatchProcessor {
       { events: messages, ms: Math.round(performance.now() - decodeStarted) },
       'speed layer micro-batch decoded',
     );
-    const version = await this.followModel(held);
+    const version = await this.followModel();
     this.checkContinuity(window);
     const written = columns.length === 0 ? null : await this.untilStored(() => this.write(columns));
     for (const { batch } of window)
       this.next.set(batch.partition, BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n);
     const stored = written?.stored ?? 0;
+    const duplicates = repeats + columns.length - stored;
     metrics.events.inc({ outcome: 'stored' }, stored);
-    metrics.events.inc({ outcome: 'duplicate' }, repeats + columns.length - stored);
+    metrics.events.inc({ outcome: 'duplicate' }, duplicates);
     metrics.events.inc({ outcome: 'dead_letter' }, rejected);
     const profiles = written?.profiles ?? [];
     if (profiles.length > 0) {
       this.observeFreshness(columns, written!.folded);
-      await this.publish(profiles, version!, columns, written!.folded);
+      await this.publish(version!, columns, written!.folded);
     }
     metrics.batchSeconds.observe((performance.now() - started) / 1000);
     const summary: BatchSummary = {
       messages,
       stored,
-      duplicates: repeats + columns.length - stored,
+      duplicates,
       deadLetters: rejected,
       profiles: profiles.length,
       modelVersion: version,
@@ -122,29 +127,15 @@ export class MicroBatchProcessor {
     for (const fn of this.listeners) fn(summary);
   };
 
-  /** Takes up a new active model (and drops kept histories when it or the partitions change). */
-  /** One model switch at a time. */
-  private following: Promise<unknown> = Promise.resolve();
-
-  private followModel(held: number[]): Promise<string | null> {
-    const run = this.following.then(() => this.switchModel(held));
-    this.following = run.catch(() => {});
-    return run;
-  }
-
-  private async switchModel(held: number[]): Promise<string | null> {
+  /** Takes up a new active model (kept histories hold the old one's item indices: dropped). */
+  private async followModel(): Promise<string | null> {
     const loaded = this.d.model();
-    const key = held.join(',');
     if ((loaded?.model ?? null) !== (this.foldIn?.model ?? null)) {
       this.foldIn = loaded
         ? await FoldIn.create(loaded.model, this.d.backend, { maxEntries: 200_000, maxRows: 512 })
         : null;
       this.histories.reset();
-      this.held = key;
       if (loaded) this.d.logger.info({ version: loaded.model.meta.version }, 'speed layer folds into model');
-    } else if (key !== this.held) {
-      this.histories.reset();
-      this.held = key;
     }
     return this.foldIn?.model.meta.version ?? null;
   }
@@ -152,9 +143,10 @@ export class MicroBatchProcessor {
   /**
    * Kept histories hold only what this process folded in. A batch that does not start where
    * this process left off its partition means another member consumed that partition meanwhile
-   * (it went away and came back between two micro-batches, so `held` reads the same), and the
-   * histories of its users lack what that member stored: every kept history is dropped then,
-   * and read back from the store. (A window that failed left `next` as it was: the bus hands
+   * (lost and given back, however quickly), and the histories of its users lack what that
+   * member stored: every kept history is dropped then, and read back from the store. (A
+   * partition this process never held has no kept users; one it lost and did not get back is
+   * never read from them.) (A window that failed left `next` as it was: the bus hands
    * the same batches over again, and they continue where this process left off.)
    */
   private checkContinuity(window: readonly Pending[]): void {
@@ -268,7 +260,6 @@ export class MicroBatchProcessor {
    * oldest event in the batch) lets serving measure freshness up to the push.
    */
   private async publish(
-    profiles: readonly ProfileRow[],
     version: string,
     columns: EventColumns,
     folded: ReadonlyMap<number, History>,
@@ -292,10 +283,11 @@ export class MicroBatchProcessor {
     if (failed > 0) this.d.logger.warn({ failed }, 'speed layer: some user updates were not published');
     let announced = 0;
     results.forEach((r, j) => {
-      if (r.status === 'fulfilled') announced += Math.min(1000, folded.size - j * 1000);
+      if (r.status === 'fulfilled')
+        announced += Math.min(PROFILE_UPDATES_PER_MESSAGE, folded.size - j * PROFILE_UPDATES_PER_MESSAGE);
     });
     this.d.metrics.updates.inc(announced);
-    this.d.metrics.profiles.inc(profiles.length);
+    this.d.metrics.profiles.inc(folded.size);
   }
 }
 

@@ -22,7 +22,7 @@ import type { Queryable, RelationalStore } from '../stores/relational/port.js';
 import type { EventColumns } from './columns.js';
 
 const STAGE_EVENTS = `CREATE TEMP TABLE IF NOT EXISTS speed_events_stage (
-  event_id uuid, user_id text, item_id text, type text, value real, ts_ms double precision
+  event_id uuid, user_id text, item_id text, type text, value real, ts timestamptz
 ) ON COMMIT DELETE ROWS`;
 
 const STAGE_PROFILES = `CREATE TEMP TABLE IF NOT EXISTS speed_profiles_stage (
@@ -33,7 +33,7 @@ const STAGE_PROFILES = `CREATE TEMP TABLE IF NOT EXISTS speed_profiles_stage (
 const INSERT_EVENTS = `
 WITH ins AS (
   INSERT INTO rt_user_interactions (event_id, user_id, item_id, type, value, ts)
-  SELECT event_id, user_id, item_id, type, value, to_timestamp(ts_ms / 1000.0) FROM speed_events_stage
+  SELECT event_id, user_id, item_id, type, value, ts FROM speed_events_stage
   ON CONFLICT (event_id) DO NOTHING
   RETURNING user_id, item_id, type
 ), pop AS (
@@ -92,7 +92,7 @@ export async function insertEvents(
 ): Promise<Map<number, number>> {
   await tx.exec('SAVEPOINT speed_copy');
   try {
-    await tx.copyRows('rt_user_interactions', EVENT_COLUMNS, eventRows(columns, isoTime()));
+    await tx.copyRows('rt_user_interactions', EVENT_COLUMNS, eventRows(columns));
   } catch (err) {
     if (!(err instanceof QueryError && err.code === UNIQUE_VIOLATION)) throw err;
     await tx.exec('ROLLBACK TO SAVEPOINT speed_copy');
@@ -126,11 +126,7 @@ async function insertStaged(
   halfLifeSeconds: number,
 ): Promise<Map<number, number>> {
   await tx.exec(STAGE_EVENTS);
-  await tx.copyRows(
-    'speed_events_stage',
-    ['event_id', 'user_id', 'item_id', 'type', 'value', 'ts_ms'],
-    eventRows(columns, (ms) => ms),
-  );
+  await tx.copyRows('speed_events_stage', EVENT_COLUMNS, eventRows(columns));
   const { rows: fresh } = await tx.query<{ user_id: string; n: number }>(INSERT_EVENTS, [halfLifeSeconds]);
   const codeOf = new Map(columns.users.map((u, c) => [u, c]));
   const out = new Map<number, number>();
@@ -139,7 +135,8 @@ async function insertStaged(
 }
 
 /** The events as COPY rows: one row array, refilled (copyRows encodes each row before asking for the next). */
-function* eventRows(columns: EventColumns, time: (ms: number) => unknown) {
+function* eventRows(columns: EventColumns) {
+  const time = isoTime();
   const row: unknown[] = new Array(6);
   const { users, items, userCode, itemCode, typeCode, value, ts, eventId } = columns;
   for (let i = 0; i < columns.length; i++) {
