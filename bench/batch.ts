@@ -13,8 +13,9 @@
  * Targets: recsys's whole run ≤ 120 s, peak RSS ≤ 4 GB, Spark's wall time ≥ 5 × recsys's.
  *
  * Knobs (run them with --quick so RESULTS.md keeps the standard run): BENCH_BATCH_RUN=recsys,spark
- * picks the jobs (default both; `data` only writes the archive); BENCH_BATCH_KEEP=1 keeps the
- * database; SPARK_DRIVER_MEMORY (default 8g).
+ * picks the jobs (default both; `data` only writes the archive); BENCH_BATCH_DATA=full|quick
+ * picks the data size apart from --quick; BENCH_BATCH_KEEP=1 keeps the database;
+ * SPARK_DRIVER_MEMORY (default 8g).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -55,9 +56,10 @@ interface Job {
 }
 
 export async function benchBatch(opts: { quick: boolean }): Promise<string> {
-  const spec = opts.quick ? QUICK_SPEC : FULL_SPEC;
-  const bucket = opts.quick ? 'recsys-batchbench-quick' : 'recsys-batchbench';
-  const localDir = path.join(benchData, 'batch', opts.quick ? 'quick' : 'full');
+  const small = (process.env.BENCH_BATCH_DATA ?? (opts.quick ? 'quick' : 'full')) === 'quick';
+  const spec = small ? QUICK_SPEC : FULL_SPEC;
+  const bucket = small ? 'recsys-batchbench-quick' : 'recsys-batchbench';
+  const localDir = path.join(benchData, 'batch', small ? 'quick' : 'full');
   const base = servicesEnv();
   const objects = await openMinioObjects({
     endpoint: base.S3_ENDPOINT,
@@ -209,7 +211,8 @@ function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string 
       `artifact and excludes seen items from the lists; Spark (pyspark local[${THREADS}], StringIndexer, ` +
       `ALS, recommendForAllUsers, JDBC) reads the local copy and scales λ by each row's count (ALS-WR). ` +
       `Wall: from spawning the process to its exit (Node or JVM start included). Peak RSS: the process ` +
-      `tree's, from /proc every 100 ms (VmHWM, and summed VmRSS for Spark's Python + JVM).`,
+      `tree's, from /proc every 100 ms (VmHWM, and summed VmRSS for Spark's Python + JVM). Load avg: ` +
+      `the machine's 1-minute load average at the job's start and end (other work shares these 2 cores).`,
     '',
   );
   const rows: Array<Array<string | number>> = [];
@@ -227,9 +230,13 @@ function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string 
       phases || '—',
       gib(job.measured.peakRssBytes),
       `${fmtInt(job.rows)} (${fmtInt(job.fullLists)} of ${TOP_N})`,
+      job.measured.load.map((l) => l.toFixed(1)).join(' → '),
     ]);
   }
-  out.push(table(['job', 'wall s', 'phases, s', 'peak RSS', 'users written (full lists)'], rows), '');
+  out.push(
+    table(['job', 'wall s', 'phases, s', 'peak RSS', 'users written (full lists)', 'load avg'], rows),
+    '',
+  );
   if (recsys) {
     const ratio = spark ? spark.measured.wallSeconds / recsys.measured.wallSeconds : Number.NaN;
     const met = (ok: boolean) => (ok ? '**met**' : '**missed**');

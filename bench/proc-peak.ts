@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -17,6 +18,8 @@ export interface Measured {
   wallSeconds: number;
   /** max(peak summed VmRSS of the tree, highest VmHWM of one process), bytes. */
   peakRssBytes: number;
+  /** The machine's 1-minute load average at the start and at the end (other work shares it). */
+  load: [number, number];
 }
 
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -57,6 +60,7 @@ export function runMeasured(
 ): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
+    const loadBefore = loadavg()[0]!;
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -80,8 +84,10 @@ export function runMeasured(
       reject(err);
     });
     let wallSeconds = 0;
+    let loadAfter = 0;
     child.on('exit', () => {
       wallSeconds = (performance.now() - t0) / 1000;
+      loadAfter = loadavg()[0]!;
       clearInterval(timer);
       clearTimeout(killer);
     });
@@ -91,7 +97,12 @@ export function runMeasured(
       if (code !== 0) return reject(new Error(`${name} failed (exit ${code ?? signal})`));
       const last = stdout.trim().split('\n').pop() ?? '';
       try {
-        resolve({ result: JSON.parse(last), wallSeconds, peakRssBytes: peakKb * 1024 });
+        resolve({
+          result: JSON.parse(last),
+          wallSeconds,
+          peakRssBytes: peakKb * 1024,
+          load: [loadBefore, loadAfter],
+        });
       } catch {
         reject(new Error(`${name} printed no JSON result: ${last.slice(0, 200)}`));
       }
