@@ -1,6 +1,8 @@
 /**
- * Precompute top-N for every user of a model into `batch_recommendations` (replacing the
- * previous model's rows in one transaction), scoring on the compute pool.
+ * Precompute top-N for every user of a model into `batch_recommendations` under the model's
+ * version, scoring on the compute pool. The rows go in beside those of the version being
+ * served (one COPY in one transaction: a run killed half-way leaves none), and serving reads
+ * a version's rows only once that version is active.
  */
 import type { ComputePool } from '../compute/pool.js';
 import type { LoadedModel } from '../model/active.js';
@@ -15,6 +17,7 @@ export async function precomputeRecommendations(
   const nUsers = model.userIds.length;
   const top = await scorer.topK(model.userQueries(), n, (u) => model.seen(u), pool);
   const explicit = model.meta.params.mode === 'explicit';
+  const { version } = model.meta;
   const rows = function* () {
     for (let u = 0; u < nUsers; u++) {
       const ids: string[] = [];
@@ -26,11 +29,12 @@ export async function precomputeRecommendations(
         // Explicit models answer with predicted ratings, implicit ones with raw scores.
         scores.push(explicit ? model.predict(u, i) : top.scores[u * n + r]);
       }
-      yield [model.userIds[u], model.meta.version, ids, scores];
+      yield [model.userIds[u], version, ids, scores];
     }
   };
   return stores.db.transaction(async (tx) => {
-    await tx.query('DELETE FROM batch_recommendations');
+    // A rerun for the same version (a retried activation) replaces its rows.
+    await tx.query('DELETE FROM batch_recommendations WHERE model_version = $1', [version]);
     return tx.copyRows('batch_recommendations', ['user_id', 'model_version', 'item_ids', 'scores'], rows());
   });
 }

@@ -1,10 +1,12 @@
 /** The `recsys` command line: one sub-command per file in this folder. */
 import { Command, CommanderError } from 'commander';
 import { envSetting } from '../config/index.js';
+import { batchCommand } from './batch.js';
 import { demoDataCommand } from './demo-data.js';
 import { CliError } from './errors.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
+import { schedulerCommand } from './scheduler.js';
 import { serveCommand } from './serve.js';
 import { startCommand } from './start.js';
 import { streamCommand } from './stream.js';
@@ -22,6 +24,8 @@ program.addCommand(serveCommand());
 program.addCommand(startCommand());
 program.addCommand(streamCommand());
 program.addCommand(demoDataCommand());
+program.addCommand(batchCommand());
+program.addCommand(schedulerCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -4,17 +4,18 @@
  */
 import { availableParallelism } from 'node:os';
 import { type Command, Option } from 'commander';
-import { runTraining } from '../batch/train-job.js';
+import { type RunOutcome, startBatchRun } from '../batch/pipeline.js';
+import { BatchScheduler } from '../batch/scheduler.js';
 import { resolveBackend } from '../compute/backends.js';
 import type { BackendName } from '../compute/kernels.js';
 import { ComputePool } from '../compute/pool.js';
 import type { RecsysConfig } from '../config/index.js';
 import { logger } from '../logger.js';
 import { ActiveModel } from '../model/active.js';
-import { DEFAULT_PARAMS } from '../model/params.js';
 import { startServer } from '../serving/server.js';
 import { type SpeedLayer, SpeedMetrics, startSpeedLayer } from '../speed/index.js';
 import type { Stores } from '../stores/index.js';
+import { batchDeps } from './batch-deps.js';
 import { numberOption } from './errors.js';
 import { openFrom, withStoreOptions } from './stores-option.js';
 
@@ -39,7 +40,7 @@ export interface RunServerOptions {
   backend?: BackendName;
   /** Runs after the stores open and before serving (imports, first training). */
   prepare?: (ctx: ServerContext) => Promise<void>;
-  /** Also run the speed layer in this process (`recsys start`). */
+  /** Also run the speed layer and the batch scheduler in this process (`recsys start`). */
   speed?: boolean;
 }
 
@@ -49,7 +50,8 @@ export interface ServerContext {
   models: ActiveModel;
   pool: ComputePool;
   backend: BackendName;
-  train: () => Promise<{ version: string }>;
+  /** Runs the batch pipeline here and now (the first model of `recsys start`). */
+  runBatch: () => Promise<RunOutcome>;
 }
 
 export async function runServer(config: RecsysConfig, opts: RunServerOptions): Promise<void> {
@@ -60,21 +62,29 @@ export async function runServer(config: RecsysConfig, opts: RunServerOptions): P
     backend,
     onError: (err) => logger.warn({ err }, 'model reload failed'),
   });
-  const train = async () => {
-    const r = await runTraining(stores, { params: DEFAULT_PARAMS.explicit, backend, pool });
-    await models.use(r.model);
-    logger.info(
-      { version: r.model.meta.version, metrics: r.metrics, precomputed: r.precomputed },
-      'model trained',
-    );
-    return { version: r.model.meta.version };
+  const deps = batchDeps(config, stores, { pool, backend }, logger);
+  // A run this process carried out is taken up at once (others hear the registry's announcement).
+  const settle = async (o: RunOutcome) => {
+    logger.info(o, `batch run ${o.status}`);
+    if (o.published) await models.reload().catch((err) => logger.warn({ err }, 'model reload failed'));
+    return o;
   };
-  const ctx: ServerContext = { config, stores, models, pool, backend, train };
+  const runBatch = async () => settle(await (await startBatchRun(deps, { trigger: 'cli' })).done);
+  const batch = {
+    start: async () => {
+      const { runId, done } = await startBatchRun(deps, { trigger: 'api' });
+      void done.then(settle);
+      return { runId };
+    },
+  };
+  const ctx: ServerContext = { config, stores, models, pool, backend, runBatch };
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   let speed: SpeedLayer | null = null;
+  let scheduler: BatchScheduler | null = null;
   const speedMetrics = opts.speed ? new SpeedMetrics() : null;
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    await scheduler?.stop();
     await server?.close();
     // After the server: events it accepted last are in the bus, and the open micro-batch commits.
     await speed?.stop();
@@ -86,11 +96,17 @@ export async function runServer(config: RecsysConfig, opts: RunServerOptions): P
     await models.start();
     await opts.prepare?.(ctx);
     server = await startServer(
-      { config, stores, models, logger, backend, train },
+      { config, stores, models, logger, backend, batch },
       { port: opts.port, host: opts.host, metrics: speedMetrics ? [speedMetrics.registry] : [] },
     );
-    if (speedMetrics)
+    if (speedMetrics) {
       speed = await startSpeedLayer({ config, stores, models, backend, logger, metrics: speedMetrics });
+      scheduler = new BatchScheduler(deps, {
+        ...config.batch,
+        onSlot: (_slot, r) => typeof r !== 'string' && settle(r),
+      });
+      await scheduler.start();
+    }
   } catch (err) {
     await shutdown('error').catch(() => undefined);
     throw err;

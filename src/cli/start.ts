@@ -5,7 +5,6 @@
  */
 import { Command } from 'commander';
 import { importMovieLens } from '../batch/import-movielens.js';
-import { NoTrainingDataError } from '../batch/train-job.js';
 import type { BackendName } from '../compute/kernels.js';
 import { logger } from '../logger.js';
 import { runServer, withServerOptions } from './run-server.js';
@@ -24,22 +23,29 @@ export function startCommand(): Command {
       .description('run every role in one process on embedded stores (no servers needed)')
       .option('--import-movielens <dir>', 'import a MovieLens folder (u.data, u.item) first'),
   ).action((opts: StartOpts) =>
-    runServer(configFrom(opts, { mode: 'embedded' }), {
-      ...opts,
-      speed: true,
-      prepare: async ({ stores, models, train }) => {
-        if (opts.importMovielens) {
-          const r = await importMovieLens(stores, opts.importMovielens);
-          logger.info(r, r.skipped ? 'MovieLens already imported' : 'MovieLens imported');
-        }
-        if (models.current()) return;
-        try {
-          await train();
-        } catch (err) {
-          if (!(err instanceof NoTrainingDataError)) throw err;
-          logger.warn(err.message);
-        }
+    runServer(
+      configFrom(opts, {
+        mode: 'embedded',
+        // MovieLens is from 1997-98: a window of the last days would hold none of it.
+        ...(opts.importMovielens && !process.env.RECSYS_TRAIN_WINDOW_DAYS
+          ? { batch: { windowDays: 'all' as const } }
+          : {}),
+      }),
+      {
+        ...opts,
+        speed: true,
+        prepare: async ({ stores, models, runBatch }) => {
+          if (opts.importMovielens) {
+            const r = await importMovieLens(stores, opts.importMovielens);
+            logger.info(r, r.skipped ? 'MovieLens already imported' : 'MovieLens imported');
+          }
+          if (models.current()) return;
+          // The first model: a failed run (no data yet, say) leaves popular items until one succeeds.
+          const run = await runBatch();
+          if (run.status === 'failed')
+            logger.warn({ error: run.error }, 'no model yet: the first batch run failed');
+        },
       },
-    }),
+    ),
   );
 }

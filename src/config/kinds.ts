@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { Type as T, type TSchema } from '@sinclair/typebox';
+import { Cron } from 'croner';
 import { DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, type EventWeights } from '../events/types.js';
 
 /** What a value is checked and finished against: the working directory for relative paths. */
@@ -135,6 +136,52 @@ export function number(min: number, max: number, opts: { exclusiveMin?: boolean 
     fromEnv: readNumber,
     expected: opts.exclusiveMin ? `a number above ${min} up to ${max}` : `a number from ${min} to ${max}`,
     type: opts.exclusiveMin ? `number >${min}–${max}` : `number ${min}–${max}`,
+  };
+}
+
+/** A number of days from 1 to `max`, or `all` (no limit). */
+export function daysOrAll(max: number): Kind<number | 'all'> {
+  return {
+    schema: T.Union([T.Literal('all'), T.Integer({ minimum: 1, maximum: max })]),
+    fromEnv: (raw) => (raw.trim().toLowerCase() === 'all' ? 'all' : readNumber(raw)),
+    expected: `an integer from 1 to ${max}, or "all"`,
+    type: `integer 1–${max} or \`all\``,
+  };
+}
+
+/** A cron pattern (5 or 6 fields, or a nickname such as @daily), as croner reads it. */
+export function cronPattern(): Kind<string> {
+  return {
+    schema: T.String({ minLength: 1 }),
+    fromEnv: trimmed,
+    check(value) {
+      try {
+        new Cron(value as string, { paused: true }).stop();
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+    expected: 'a cron pattern such as "0 2 * * *"',
+    type: 'cron pattern',
+  };
+}
+
+/** An IANA time zone name (Europe/Berlin, UTC). */
+export function timeZone(): Kind<string> {
+  return {
+    schema: T.String({ minLength: 1 }),
+    fromEnv: trimmed,
+    check(value) {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: value as string });
+        return undefined;
+      } catch {
+        return 'not a time zone this runtime knows';
+      }
+    },
+    expected: 'an IANA time zone such as "UTC" or "Europe/Berlin"',
+    type: 'time zone',
   };
 }
 

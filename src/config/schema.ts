@@ -8,6 +8,8 @@ import { DEFAULT_EVENT_WEIGHTS, EVENT_TYPES } from '../events/types.js';
 import {
   brokers,
   bucket,
+  cronPattern,
+  daysOrAll,
   eventWeights,
   filePath,
   flag,
@@ -17,6 +19,7 @@ import {
   oneOf,
   subsetOf,
   text,
+  timeZone,
   url,
 } from './kinds.js';
 import { derived, type SchemaTree, setting } from './setting.js';
@@ -238,6 +241,89 @@ export const SCHEMA = {
       env: 'RECSYS_ARCHIVE_EVERY_MS',
       default: 600_000,
       description: 'pause between two archive sweeps of the stream process',
+    }),
+  },
+  batch: {
+    mode: setting(oneOf(['explicit', 'implicit'] as const), {
+      env: 'RECSYS_TRAIN_MODE',
+      default: 'explicit',
+      description:
+        'what the batch model learns: `explicit` ratings (rating events; RMSE) or `implicit` feedback (every event type by its weight; ranking metrics)',
+    }),
+    windowDays: setting(daysOrAll(36_500), {
+      env: 'RECSYS_TRAIN_WINDOW_DAYS',
+      default: 30,
+      description:
+        'days of interactions a batch run trains on, up to now; `all` for the whole archive (data with old timestamps, such as MovieLens)',
+    }),
+    factors: setting(integer(1, 1024), {
+      env: 'RECSYS_ALS_FACTORS',
+      default: 64,
+      description: 'latent factors of a batch model',
+    }),
+    iterations: setting(integer(1, 1000), {
+      env: 'RECSYS_ALS_ITERATIONS',
+      default: 15,
+      description: 'ALS iterations of a batch run',
+    }),
+    lambda: setting(number(0, 1e6, { exclusiveMin: true }), {
+      env: 'RECSYS_ALS_LAMBDA',
+      default: null,
+      description: "regularisation (none: the mode's default, 0.8·n^0.6 explicit, see `recsys train --help`)",
+    }),
+    alpha: setting(number(0, 1e6, { exclusiveMin: true }), {
+      env: 'RECSYS_ALS_ALPHA',
+      default: null,
+      description: 'implicit confidence scale, c = 1 + alpha·weight (none: the implicit default)',
+    }),
+    holdoutFraction: setting(number(0, 0.5, { exclusiveMin: true }), {
+      env: 'RECSYS_HOLDOUT_FRACTION',
+      default: 0.1,
+      description:
+        'the latest interactions (by time) a run holds out to evaluate the new and the active model on',
+    }),
+    gateMetric: setting(text(), {
+      env: 'RECSYS_GATE_METRIC',
+      default: null,
+      description:
+        'the metric the promotion gate compares (`rmse`, `mae`, `ndcg_at_10`, `precision_at_10`, `recall_at_10`, `map_at_10`); none: `rmse` explicit, `ndcg_at_10` implicit',
+    }),
+    gateTolerance: setting(number(0, 1), {
+      env: 'RECSYS_GATE_TOLERANCE',
+      default: 0.01,
+      description:
+        'how much worse than the active model, as a fraction of its metric, a new model may be and still be published',
+    }),
+    topN: setting(integer(1, 1000), {
+      env: 'RECSYS_TOP_N',
+      default: 100,
+      description: 'recommendations precomputed per user by a batch run',
+    }),
+    keepModels: setting(integer(1, 1000), {
+      env: 'RECSYS_KEEP_MODELS',
+      default: 3,
+      description:
+        'model versions kept (artifacts, registry rows and precomputed answers; the active one always): older ones are deleted after a run',
+    }),
+    schedule: setting(cronPattern(), {
+      env: 'RECSYS_BATCH_SCHEDULE',
+      default: '0 2 * * *',
+      description: '`recsys scheduler`: when batch runs start (cron)',
+    }),
+    timeZone: setting(timeZone(), {
+      env: 'RECSYS_BATCH_TIMEZONE',
+      default: 'UTC',
+      description: 'the time zone the schedule is read in',
+    }),
+    retries: setting(integer(0, 100), {
+      env: 'RECSYS_BATCH_RETRIES',
+      default: 3,
+      description: 'a failed scheduled run is tried again this many times',
+    }),
+    retryDelayMs: setting(integer(100, 86_400_000), {
+      env: 'RECSYS_BATCH_RETRY_DELAY_MS',
+      default: 60_000,
+      description: 'pause before the first retry; each further one waits twice as long',
     }),
   },
   compute: {

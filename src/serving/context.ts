@@ -44,5 +44,10 @@ export interface Serving {
   stream: Stream;
   /** The view of the model being served now, or null before the first model. */
   view(): ModelView | null;
-  train?: () => Promise<{ version: string }>;
+  /** Starts a batch run (throws RunInProgressError while one runs); absent: 501. */
+  batch?: BatchStarter;
+}
+
+export interface BatchStarter {
+  start(): Promise<{ runId: string }>;
 }

@@ -1,6 +1,6 @@
 /**
  * L2: what the relational store knows about a user, in one round trip — the batch layer's
- * answer (batch_recommendations), the speed layer's fresher vector (user_profiles) and the
+ * answer for the served model version (batch_recommendations), the speed layer's fresher vector (user_profiles) and the
  * items the user touched recently (rt_user_interactions, to leave out of answers).
  * The store comes wrapped (stores/resilience.ts): an outage fails fast and the caller
  * degrades to what it has in memory.
@@ -44,13 +44,15 @@ SELECT b.model_version AS batch_version, b.item_ids, b.scores, b.generated_at,
        ARRAY(SELECT DISTINCT r.item_id FROM rt_user_interactions r WHERE r.user_id = $1 LIMIT 1000) AS recent
   FROM (SELECT $1::text AS user_id) q
   LEFT JOIN batch_recommendations b ON b.user_id = q.user_id
+        AND b.model_version = COALESCE($2, (SELECT version FROM models WHERE status = 'active'))
   LEFT JOIN user_profiles p ON p.user_id = q.user_id`;
 
 export class L2Store {
   constructor(private readonly db: Stores['db']) {}
 
-  async user(user: string): Promise<UserRecord> {
-    const { rows } = await this.db.query<Row>(USER_SQL, [user]);
+  /** `version`: the model this process serves (its batch rows); null: the registry's active one. */
+  async user(user: string, version: string | null): Promise<UserRecord> {
+    const { rows } = await this.db.query<Row>(USER_SQL, [user, version]);
     const r = rows[0];
     if (!r) return { batch: null, profile: null, recent: [] };
     const batch =

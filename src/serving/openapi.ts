@@ -132,6 +132,38 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           properties: { id: { type: 'integer' }, rec_id: { type: 'string' }, user_id: { type: 'string' } },
         },
         AnonymousRequest: anonymousSchema,
+        Run: {
+          type: 'object',
+          required: ['run_id', 'trigger', 'status', 'phase', 'phases', 'error', 'model_version', 'published'],
+          properties: {
+            run_id: { type: 'string' },
+            trigger: { enum: ['cli', 'api', 'scheduler'] },
+            status: { enum: ['queued', 'running', 'succeeded', 'failed', 'rejected'] },
+            phase: {
+              type: ['string', 'null'],
+              description: 'The phase running now, or the one a failed run failed in',
+            },
+            phases: {
+              type: 'object',
+              additionalProperties: { type: 'number' },
+              description:
+                'Seconds of each finished phase: read, train, evaluate, refit, save, precompute, activate',
+            },
+            scheduled_for: { type: ['string', 'null'], format: 'date-time' },
+            started_at: { type: ['string', 'null'], format: 'date-time' },
+            finished_at: { type: ['string', 'null'], format: 'date-time' },
+            error: { type: ['string', 'null'] },
+            model_version: { type: ['string', 'null'] },
+            published: { type: 'boolean' },
+            metrics: {
+              type: ['object', 'null'],
+              description:
+                'data (rows read, duplicates), gate (metric, candidate and active values, reason), precomputed',
+            },
+            owner: { type: ['string', 'null'], description: 'host:pid that ran it' },
+            created_at: { type: 'string', format: 'date-time' },
+          },
+        },
         Model: {
           type: 'object',
           required: [
@@ -323,17 +355,64 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
       },
       '/v1/admin/train': {
         post: {
-          summary: 'Train and publish a model now',
+          summary: 'Start a batch run (read, train, evaluate, gate, precompute, activate)',
           security: [{ apiKey: [] }],
           responses: {
-            '200': json(
-              { type: 'object', required: ['version'], properties: { version: { type: 'string' } } },
-              'The new model',
+            '202': json(
+              {
+                type: 'object',
+                required: ['run_id', 'status', 'href'],
+                properties: {
+                  run_id: { type: 'string' },
+                  status: { const: 'queued' },
+                  href: { type: 'string', description: 'Where to follow the run' },
+                },
+              },
+              'Started; the run goes on in this process',
             ),
             ...keyed,
-            '409': err('A training run is already in progress in this process'),
-            '501': err('This process cannot train'),
+            '409': err('A batch run is in progress (in any process); details.run_id names it'),
+            '501': err('This process cannot start batch runs'),
             '503': err('A store is unavailable'),
+          },
+        },
+      },
+      '/v1/admin/runs': {
+        get: {
+          summary: 'Batch runs, newest first',
+          security: [{ apiKey: [] }],
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+            },
+          ],
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['runs'],
+                properties: { runs: { type: 'array', items: ref('Run') } },
+              },
+              'The run history',
+            ),
+            ...keyed,
+            '503': err('The relational store is unavailable'),
+          },
+        },
+      },
+      '/v1/admin/runs/{id}': {
+        get: {
+          summary: 'One batch run',
+          security: [{ apiKey: [] }],
+          parameters: [idPath('id', 'The run id')],
+          responses: {
+            '200': json(ref('Run'), 'The run'),
+            ...keyed,
+            '404': err('No such run'),
+            '503': err('The relational store is unavailable'),
           },
         },
       },

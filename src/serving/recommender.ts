@@ -181,7 +181,7 @@ class UserLookup {
   async read(): Promise<UserRecord | null> {
     if (this.record === undefined) {
       try {
-        this.record = await this.d.l2.user(this.user);
+        this.record = await this.d.l2.user(this.user, this.view?.version ?? null);
       } catch {
         this.d.metrics.storeErrors.inc({ store: 'db' });
         this.record = null;

@@ -23,7 +23,7 @@ import { type Ports, resilient } from '../stores/resilience.js';
 import { AnswerWriter } from './answer-writer.js';
 import { ApiKeys } from './api-keys.js';
 import { Catalog } from './catalog.js';
-import type { Serving } from './context.js';
+import type { BatchStarter, Serving } from './context.js';
 import { CorsPolicy } from './cors.js';
 import { HttpKit } from './http.js';
 import { L0Cache } from './l0-cache.js';
@@ -59,8 +59,8 @@ export interface ServerDeps {
   logger: Logger;
   /** Kernels for fold-in and similar-items scoring. */
   backend: BackendName;
-  /** Trains and publishes a model; POST /v1/admin/train answers 501 without it. */
-  train?: () => Promise<{ version: string }>;
+  /** Starts batch runs; POST /v1/admin/train answers 501 without it. */
+  batch?: BatchStarter;
 }
 
 export interface ServerOptions {
@@ -164,7 +164,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     validators: compileValidators(),
     stream,
     view: () => view,
-    train: deps.train,
+    batch: deps.batch,
     interactionsTopic: deps.config.bus.topic,
   };
 

@@ -161,6 +161,7 @@ const guards: { [K in StoreName]: (store: Ports[K], c: Circuit) => Resilient<Por
     exec: (sql) => c.call(() => db.exec(sql)),
     copyRows: (table, columns, rows) => c.call(() => db.copyRows(table, columns, rows)),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => c.call(() => db.transaction(fn)),
+    tryLock: (name) => c.call(() => db.tryLock(name)),
     close: () => db.close(),
   }),
   cache: (cache, c) => ({

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { listArchive } from '../../src/batch/archive.js';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
-import { runTraining } from '../../src/batch/train-job.js';
+import { startBatchRun } from '../../src/batch/pipeline.js';
+import { batchDeps } from '../../src/cli/batch-deps.js';
 import { ComputePool } from '../../src/compute/pool.js';
-import { DEFAULT_PARAMS } from '../../src/model/params.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
 import type { Stores } from '../../src/stores/index.js';
 import { tempDir } from '../helpers.js';
 import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
@@ -42,17 +44,18 @@ describe('MovieLens 100K import and training run (embedded)', () => {
     assert.equal((await importMovieLens(stores, dir)).skipped, true);
   });
 
-  it('trains from the archive under RMSE 1.0 and precomputes all 943 users', async () => {
-    const r = await runTraining(stores, {
-      params: { ...DEFAULT_PARAMS.explicit, iterations: 5 },
-      backend: 'native',
-      pool,
-    });
-    assert.ok(r.metrics.rmse < 1.0, `holdout RMSE ${r.metrics.rmse}`);
-    assert.equal(r.precomputed, 943);
+  it('a batch run on the archive holds out the latest 10 %, scores RMSE under 1.0, precomputes all 943 users', async () => {
+    const config = loadConfig({ env: { RECSYS_TRAIN_WINDOW_DAYS: 'all', RECSYS_ALS_ITERATIONS: '5' } });
+    const deps = batchDeps(config, stores, { pool, backend: 'native' }, silentLogger);
+    const r = await (await startBatchRun(deps, { trigger: 'cli' })).done;
+    assert.equal(r.status, 'succeeded', r.error);
+    const gate = r.metrics.gate as { candidate: { rmse: number; test_interactions: number } };
+    assert.ok(gate.candidate.rmse < 1.0, `holdout RMSE ${gate.candidate.rmse}`);
+    assert.ok(gate.candidate.test_interactions > 5000, `${gate.candidate.test_interactions} held out`);
+    assert.equal(r.metrics.precomputed, 943);
     const recs = await stores.db.query<{ item_ids: string[] }>(
       `SELECT item_ids FROM batch_recommendations WHERE user_id = '196'`,
     );
-    assert.equal(recs.rows[0].item_ids.length, 50);
+    assert.equal(recs.rows[0].item_ids.length, 100);
   });
 });

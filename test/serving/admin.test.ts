@@ -1,8 +1,9 @@
-// Admin endpoints under contention: one training run at a time (a second request is 409
-// while the first finishes normally), and model activation that waits a bounded time for
+// Admin endpoints under contention: one batch run at a time across processes (a start while
+// one is open is 409 naming it; a run left open by a dead process is failed by the next), and model activation that waits a bounded time for
 // this process to load the model (202 "activating" instead of a request that hangs).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { openRun } from '../../src/model/runs.js';
 import { call, type Fixture, keyed, startFixture } from './fixture.js';
 
 /** A promise with its resolve and reject at hand. */
@@ -18,49 +19,37 @@ function gate<T>() {
 
 describe('admin endpoints under contention', () => {
   let f: Fixture;
-  let runs = 0;
-  /** What the next training run waits for (null: returns at once). */
-  let hold: Promise<{ version: string }> | null = null;
   before(async () => {
-    f = await startFixture({
-      train: async () => {
-        runs++;
-        return hold ?? { version: `run-${runs}` };
-      },
-    });
+    f = await startFixture({ batch: true });
   });
   after(() => f?.close());
 
-  it('a second train request while one runs is 409; the first finishes normally', async () => {
-    const g = gate<{ version: string }>();
-    hold = g.promise;
-    const before = runs;
-    const first = call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
-    while (runs === before) await new Promise((r) => setTimeout(r, 5));
-    const second = await call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
-    assert.equal(second.status, 409);
-    assert.equal(second.body.error.code, 'training_in_progress');
-    assert.equal(runs, before + 1, 'the second request did not start a run');
-    g.resolve({ version: 'slow-run' });
-    const done = await first;
-    assert.equal(done.status, 200);
-    assert.deepEqual(done.body, { version: 'slow-run' });
-    hold = null;
-    const third = await call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
-    assert.equal(third.status, 200, 'a finished run lets the next one start');
+  it('a start while a run is open anywhere is 409 naming it; once it ends the next one starts', async () => {
+    // Held as another process would hold it: the run's lock and its open row.
+    const held = await openRun(f.stores.db, { trigger: 'scheduler' });
+    const refused = await call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'run_in_progress');
+    assert.equal(refused.body.error.details.run_id, held.id);
+    const open = await call(f.base, 'GET', `/v1/admin/runs/${held.id}`, undefined, keyed);
+    assert.equal(open.body.status, 'queued');
+    await held.finish({ status: 'rejected' });
+    const next = await call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
+    assert.equal(next.status, 202);
+    await f.runs.at(-1);
   });
 
-  it('a failed training run releases the guard too', async () => {
-    const g = gate<{ version: string }>();
-    hold = g.promise;
-    const before = runs;
-    const first = call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
-    // Rejected once the run awaits it (a rejection nobody awaits yet would be unhandled).
-    while (runs === before) await new Promise((r) => setTimeout(r, 5));
-    g.reject(new Error('out of memory'));
-    assert.equal((await first).status, 500);
-    hold = null;
-    assert.equal((await call(f.base, 'POST', '/v1/admin/train', undefined, keyed)).status, 200);
+  it('a run whose process died (open row, no lock) is marked failed, with its phase, by the next start', async () => {
+    await f.stores.db.query(
+      `INSERT INTO batch_runs (run_id, trigger, status, phase, started_at) VALUES ('dead-run', 'cli', 'running', 'precompute', now())`,
+    );
+    const next = await call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
+    assert.equal(next.status, 202);
+    await f.runs.at(-1);
+    const dead = await call(f.base, 'GET', '/v1/admin/runs/dead-run', undefined, keyed);
+    assert.equal(dead.body.status, 'failed');
+    assert.equal(dead.body.error, 'interrupted: its process ended during precompute');
+    assert.ok(dead.body.finished_at);
   });
 
   it('activation answers 202 "activating" when loading the model outlasts the bound', async () => {

@@ -1,6 +1,8 @@
 // A real server on real stores for the serving tests: embedded stores in a temp folder (or
 // services stores given by the caller), a small implicit model trained in-process and
 // published through the registry, a catalog with categories, and helpers for HTTP calls.
+import { type RunOutcome, startBatchRun } from '../../src/batch/pipeline.js';
+import { batchDeps } from '../../src/cli/batch-deps.js';
 import { ComputePool } from '../../src/compute/pool.js';
 import { loadConfig, type RecsysConfig } from '../../src/config/index.js';
 import { plantedLowRank, powerLawImplicit } from '../../src/data/synthetic.js';
@@ -56,6 +58,8 @@ export interface Fixture {
   models: ActiveModel;
   model: AlsModel;
   server: RunningServer;
+  /** Batch runs started through POST /v1/admin/train (with `batch: true`), as they end. */
+  runs: Promise<RunOutcome>[];
   /** Restarts the server on the same stores and model with other settings. */
   restart(env?: Record<string, string>, options?: Partial<ServerOptions>): Promise<void>;
   close(): Promise<void>;
@@ -66,7 +70,8 @@ export interface FixtureOptions {
   options?: Partial<ServerOptions>;
   /** Stores to use instead of fresh embedded ones (closed by the caller). */
   stores?: Stores;
-  train?: () => Promise<{ version: string }>;
+  /** POST /v1/admin/train starts real batch runs on the fixture's stores (else it is 501). */
+  batch?: boolean;
   /** The kind of model to train and serve (default implicit). */
   mode?: 'implicit' | 'explicit';
 }
@@ -87,9 +92,19 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   await publishModel(stores, model, { activate: true });
   const models = new ActiveModel(stores, { backend: 'js', pollMs: 60_000 });
   await models.start();
+  const runs: Promise<RunOutcome>[] = [];
+  const pool = opts.batch ? new ComputePool(1) : null;
+  const batch = pool && {
+    start: async () => {
+      const deps = batchDeps(config, stores, { pool, backend: 'js' }, silentLogger);
+      const { runId, done } = await startBatchRun(deps, { trigger: 'api' });
+      runs.push(done);
+      return { runId };
+    },
+  };
   const launch = (options: Partial<ServerOptions> = {}) =>
     startServer(
-      { config, stores, models, logger: silentLogger, backend: 'js', train: opts.train },
+      { config, stores, models, logger: silentLogger, backend: 'js', batch: batch ?? undefined },
       {
         port: 0,
         refresh: { popularMs: 200, catalogMs: 200 },
@@ -106,6 +121,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     models,
     model,
     server,
+    runs,
     async restart(env, options) {
       await server.close();
       config = makeConfig(env);
@@ -116,6 +132,8 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     },
     async close() {
       await server.close();
+      await Promise.all(runs);
+      await pool?.destroy();
       await models.stop();
       if (!opts.stores) await stores.close();
       tmp.cleanup();

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { isFloat32, isUuid } from '../../src/events/index.js';
-import { waitFor } from '../stores/support/wait.js';
+import { openRun } from '../../src/model/runs.js';
 import { call, type Fixture, keyed, startFixture } from './fixture.js';
 
 /** What the document is checked against: a real answer's status, content type and body. */
@@ -128,17 +128,8 @@ class DocumentCheck {
 
 describe('ops and admin endpoints', () => {
   let f: Fixture;
-  let trained = 0;
-  /** While set, training runs wait for it (to have one in progress). */
-  let hold: Promise<void> | null = null;
   before(async () => {
-    f = await startFixture({
-      train: async () => {
-        trained++;
-        await hold;
-        return { version: 'trained-by-callback' };
-      },
-    });
+    f = await startFixture({ batch: true });
   });
   after(() => f?.close());
 
@@ -215,6 +206,8 @@ describe('ops and admin endpoints', () => {
       ['post', '/v1/admin/train'],
       ['get', '/v1/admin/models'],
       ['post', '/v1/admin/models/{version}/activate'],
+      ['get', '/v1/admin/runs'],
+      ['get', '/v1/admin/runs/{id}'],
     ];
     const documented = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(
       ([p, ops]) => Object.keys(ops).map((m) => [m, p]),
@@ -240,7 +233,7 @@ describe('ops and admin endpoints', () => {
     assert.match(r.text, /fetch\('\/metrics'\)/);
   });
 
-  it('admin: list models, activate one (404 for unknown), train through the callback', async () => {
+  it('admin: list models, activate one (404 for unknown), start a batch run and follow it', async () => {
     const list = await call(f.base, 'GET', '/v1/admin/models', undefined, keyed);
     assert.equal(list.status, 200);
     assert.equal(list.body.serving, f.model.meta.version);
@@ -258,11 +251,26 @@ describe('ops and admin endpoints', () => {
       keyed,
     );
     assert.equal(again.status, 200);
-    const before = trained;
     const train = await call(f.base, 'POST', '/v1/admin/train', undefined, keyed);
-    assert.equal(train.status, 200);
-    assert.deepEqual(train.body, { version: 'trained-by-callback' });
-    assert.equal(trained, before + 1);
+    assert.equal(train.status, 202);
+    assert.equal(train.body.status, 'queued');
+    assert.equal(train.body.href, `/v1/admin/runs/${train.body.run_id}`);
+    // The fixture's stores hold a model but no interactions: the run fails, and says why.
+    const outcome = await f.runs.at(-1)!;
+    assert.equal(outcome.run_id, train.body.run_id);
+    const run = await call(f.base, 'GET', train.body.href, undefined, keyed);
+    assert.equal(run.status, 200);
+    assert.equal(run.body.status, 'failed');
+    assert.equal(run.body.trigger, 'api');
+    assert.equal(run.body.phase, 'read');
+    assert.match(run.body.error, /no interactions to train on/);
+    const runs = await call(f.base, 'GET', '/v1/admin/runs?limit=1', undefined, keyed);
+    assert.deepEqual(
+      runs.body.runs.map((r: { run_id: string }) => r.run_id),
+      [train.body.run_id],
+    );
+    assert.equal((await call(f.base, 'GET', '/v1/admin/runs?limit=0', undefined, keyed)).status, 400);
+    assert.equal((await call(f.base, 'GET', '/v1/admin/runs/nope', undefined, keyed)).status, 404);
   });
 
   it('real answers match /openapi.json: each operation, success and error cases, statuses and bodies', async () => {
@@ -367,23 +375,23 @@ describe('ops and admin endpoints', () => {
     await at('post', activate, '/v1/admin/models/no-such-version/activate', 404, undefined, keyed);
     await at('post', activate, `/v1/admin/models/${version}/activate`, 401);
     const train = '/v1/admin/train';
-    await at('post', train, train, 200, undefined, keyed);
+    const started = await at('post', train, train, 202, undefined, keyed);
+    await f.runs.at(-1);
     await at('post', train, train, 401);
-    let release = () => {};
-    hold = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    // A run held open elsewhere (another process, as far as this one can tell): 409 naming it.
+    const held = await openRun(f.stores.db, { trigger: 'cli' });
     try {
-      const before = trained;
-      const running = call(f.base, 'POST', train, undefined, keyed);
-      await waitFor(() => trained > before, 'a training run in progress');
-      await at('post', train, train, 409, undefined, keyed);
-      release();
-      doc.check('post', train, answerOf(await running), 200);
+      const refused = await at('post', train, train, 409, undefined, keyed);
+      assert.equal(refused.body.error.details.run_id, held.id);
     } finally {
-      hold = null;
-      release();
+      await held.finish({ status: 'failed', error: 'test' });
     }
+    const runs = '/v1/admin/runs';
+    await at('get', runs, runs, 200, undefined, keyed);
+    await at('get', runs, runs, 401);
+    const oneRun = '/v1/admin/runs/{id}';
+    await at('get', oneRun, `/v1/admin/runs/${started.body.run_id}`, 200, undefined, keyed);
+    await at('get', oneRun, '/v1/admin/runs/no-such-run', 404, undefined, keyed);
     // 501 (no way to train) is checked in the next test, with a server that cannot train.
 
     // Rate limits: a key's bucket, and an address's when configured.
@@ -417,7 +425,7 @@ describe('ops and admin endpoints', () => {
     }
   });
 
-  it('admin train without a training callback is 501', async () => {
+  it('admin train in a process that cannot start runs is 501', async () => {
     const plain = await startFixture();
     try {
       const r = await call(plain.base, 'POST', '/v1/admin/train', undefined, keyed);

@@ -68,6 +68,10 @@ export class FaultyDb implements RelationalStore {
     return this.inner.transaction(fn);
   }
 
+  tryLock(name: string) {
+    return this.inner.tryLock(name);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

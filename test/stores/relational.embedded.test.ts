@@ -26,6 +26,7 @@ function bind(db: RelationalStore): RelationalStore {
     exec: (sql) => db.exec(sql),
     copyRows: (t, c, r) => db.copyRows(t, c, r),
     transaction: (fn) => db.transaction(fn),
+    tryLock: (name) => db.tryLock(name),
     close: () => db.close(),
   };
 }

@@ -201,6 +201,9 @@ function switchableStore() {
     transaction: async () => {
       throw new Error('not used');
     },
+    tryLock: async () => {
+      throw new Error('not used');
+    },
     close: async () => {},
   };
   return { store, sw };

@@ -4,7 +4,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { StoreClosedError, StoreConfigError } from '../errors.js';
 import { copyChunks, copyTarget } from './copy-text.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
-import type { Queryable, QueryResult, RelationalStore } from './port.js';
+import type { HeldLock, Queryable, QueryResult, RelationalStore } from './port.js';
 import { toRelationalError } from './sql-errors.js';
 
 export interface PgliteOptions {
@@ -44,6 +44,8 @@ export async function openPglite(opts: PgliteOptions): Promise<RelationalStore> 
 
 class PgliteStore implements RelationalStore {
   private closed = false;
+  /** Locks held: this process owns the data folder (dir-lock.ts), so that is every holder. */
+  private readonly locks = new Set<string>();
 
   constructor(
     private readonly db: PGlite,
@@ -110,6 +112,17 @@ class PgliteStore implements RelationalStore {
       // The caller's own errors pass through unchanged; BEGIN/COMMIT failures are wrapped.
       throw failedInFn ? err : toRelationalError(err, ctx);
     }
+  }
+
+  async tryLock(name: string): Promise<HeldLock | null> {
+    this.check();
+    if (this.locks.has(name)) return null;
+    this.locks.add(name);
+    return {
+      release: async () => {
+        this.locks.delete(name);
+      },
+    };
   }
 
   async close(): Promise<void> {

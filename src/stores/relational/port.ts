@@ -41,5 +41,16 @@ export interface RelationalStore extends Queryable {
    * through `tx`, not the store (the store may run them on another connection).
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A named lock held across processes until released or until this process dies (PostgreSQL:
+   * a session advisory lock on a connection of its own, so a killed holder frees it at once;
+   * PGlite: held in this process, which owns the data folder alone). Null when another holder
+   * has it: never waits.
+   */
+  tryLock(name: string): Promise<HeldLock | null>;
   close(): Promise<void>;
+}
+
+export interface HeldLock {
+  release(): Promise<void>;
 }

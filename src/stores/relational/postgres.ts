@@ -5,7 +5,7 @@ import { describeUrl } from '../address.js';
 import { StoreClosedError } from '../errors.js';
 import { copyChunks, copyTarget } from './copy-text.js';
 import { CopyFromQuery } from './pg-copy.js';
-import type { Queryable, QueryResult, RelationalStore } from './port.js';
+import type { HeldLock, Queryable, QueryResult, RelationalStore } from './port.js';
 import { toRelationalError } from './sql-errors.js';
 
 export interface PostgresOptions {
@@ -45,6 +45,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<RelationalSto
 }
 
 class PostgresStore implements RelationalStore {
+  private readonly held = new Set<HeldLock>();
+  private readonly schema: string | undefined;
   readonly address: string;
   private readonly pool: pg.Pool;
   private readonly logger: Logger;
@@ -56,6 +58,7 @@ class PostgresStore implements RelationalStore {
     }
     this.address = describeUrl('PostgreSQL', opts.url) + (opts.schema ? ` schema ${opts.schema}` : '');
     this.logger = opts.logger ?? defaultLogger();
+    this.schema = opts.schema;
     this.pool = new pg.Pool({
       connectionString: opts.url,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
@@ -122,6 +125,56 @@ class PostgresStore implements RelationalStore {
     });
   }
 
+  async tryLock(lockName: string): Promise<HeldLock | null> {
+    this.check();
+    // Advisory locks are per database: a schema's stores (tests, side-by-side systems) lock apart.
+    const name = `${this.schema ?? ''}:${lockName}`;
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toRelationalError(err, this.ctx());
+    }
+    // A lost connection frees the lock on the server; the holder learns of it from the log.
+    const onError = (err: Error) =>
+      this.logger.warn({ err, store: this.address, lock: name }, 'PostgreSQL connection holding a lock lost');
+    client.on('error', onError);
+    const done = (broken?: Error) => {
+      client.off('error', onError);
+      client.release(broken);
+    };
+    try {
+      const { rows } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1)::bigint) AS ok',
+        [name],
+      );
+      if (!rows[0]?.ok) {
+        done();
+        return null;
+      }
+    } catch (err) {
+      done(err as Error);
+      throw toRelationalError(err, this.ctx());
+    }
+    let released = false;
+    const lock: HeldLock = {
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.held.delete(lock);
+        try {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1)::bigint)', [name]);
+          done();
+        } catch (err) {
+          // Dropping the connection frees the lock anyway.
+          done(err as Error);
+        }
+      },
+    };
+    this.held.add(lock);
+    return lock;
+  }
+
   /** Checks out one connection for fn, with an error listener while it is out of the pool. */
   private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     this.check();
@@ -149,6 +202,8 @@ class PostgresStore implements RelationalStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The pool waits for checked-out connections: locks still held go back first.
+    await Promise.allSettled([...this.held].map((l) => l.release()));
     await this.pool.end();
   }
 }

@@ -292,6 +292,27 @@ export function relationalContract(name: string, create: () => Promise<Relationa
       });
     });
 
+    test('tryLock: one holder of a name across handles; release or the holder closing frees it', async () => {
+      const h = await create();
+      const other = await h.peer();
+      try {
+        const held = await h.db.tryLock('recsys-test-lock');
+        assert.ok(held, 'a free lock is taken');
+        assert.equal(await other.tryLock('recsys-test-lock'), null, 'a second holder is refused, not queued');
+        const unrelated = await other.tryLock('recsys-test-other');
+        assert.ok(unrelated, 'another name is independent');
+        await unrelated.release();
+        await held.release();
+        await held.release(); // twice is harmless
+        const again = await other.tryLock('recsys-test-lock');
+        assert.ok(again, 'released: the other handle takes it');
+        await again.release();
+      } finally {
+        await other.close();
+        await h.cleanup();
+      }
+    });
+
     test('calls after close() fail with StoreClosedError', async () => {
       const h = await create();
       await h.db.close();

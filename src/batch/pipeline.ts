@@ -1,0 +1,227 @@
+/**
+ * The batch run — one pipeline, started by `recsys batch run`, POST /v1/admin/train and the
+ * scheduler alike (Oryx's batch layer: read the window, build, evaluate, publish):
+ *
+ *   read        archive Parquet of the window + recent rt rows → one deduplicated, weighted COO
+ *   train       ALS on the pool, on all but the held-out latest interactions
+ *   evaluate    the candidate and the active model on the same holdout → the promotion gate
+ *   refit       (published runs) ALS again on the whole window, so the model knows the latest data
+ *   save        the artifact under models/<version>/ and a `models` row (candidate)
+ *   precompute  top-N for every user, written beside the answers being served
+ *   activate    one transaction switches the active model (and with it the answers served),
+ *               announced to every process; versions beyond the kept ones are deleted
+ *
+ * A rejected candidate is saved (it can still be activated by hand) and the run ends `rejected`.
+ * The run's row records each phase's seconds; a failure records the phase and the error, and
+ * the active model and its answers are untouched until the activation's transaction.
+ */
+import type { BackendName } from '../compute/kernels.js';
+import type { ComputePool } from '../compute/pool.js';
+import type { RecsysConfig } from '../config/index.js';
+import type { EventWeights } from '../events/index.js';
+import type { Logger } from '../logger.js';
+import { fitAls } from '../model/fit.js';
+import type { AlsModel } from '../model/model.js';
+import { type AlsParams, DEFAULT_PARAMS, validateParams } from '../model/params.js';
+import { activateModel, activeVersion, loadModel, publishModel } from '../model/registry.js';
+import { openRun, type RunStatus, type RunTrigger } from '../model/runs.js';
+import { Scorer } from '../model/scorer.js';
+import type { Stores } from '../stores/index.js';
+import { defaultGateMetric, type GateResult, judge, splitByTime } from './gate.js';
+import { precomputeRecommendations } from './precompute.js';
+import { readTrainingData } from './training-data.js';
+import { pruneModels } from './versions.js';
+
+export type BatchSettings = RecsysConfig['batch'];
+
+export interface BatchDeps {
+  stores: Pick<Stores, 'db' | 'objects' | 'cache'>;
+  pool: ComputePool;
+  backend: BackendName;
+  settings: BatchSettings;
+  weights: EventWeights;
+  logger: Logger;
+  /** Phase changes and progress within a phase (parts read, iterations done). */
+  onProgress?: (p: Progress) => void;
+  /** The clock the window is measured from (tests move it). */
+  now?: () => number;
+}
+
+export interface Progress {
+  phase: string;
+  done?: number;
+  total?: number;
+}
+
+export interface RunOutcome {
+  run_id: string;
+  status: Exclude<RunStatus, 'queued' | 'running'>;
+  model_version: string | null;
+  published: boolean;
+  phases: Record<string, number>;
+  metrics: Record<string, unknown>;
+  error?: string;
+}
+
+export class NoTrainingDataError extends Error {
+  constructor(window: string) {
+    super(`no interactions to train on in ${window}: import data (recsys import …) or send events first`);
+    this.name = 'NoTrainingDataError';
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+/** The ALS parameters a run trains with: the mode's defaults, overridden by the settings. */
+export function batchParams(s: BatchSettings): AlsParams {
+  const base = DEFAULT_PARAMS[s.mode];
+  return validateParams({
+    ...base,
+    factors: s.factors,
+    iterations: s.iterations,
+    lambda: s.lambda ?? base.lambda,
+    alpha: s.alpha ?? base.alpha,
+  });
+}
+
+/**
+ * Opens a run (or throws RunInProgressError / SlotTakenError at once) and carries it out in the
+ * background: `done` settles with the outcome, a failed run included (it never rejects).
+ */
+export async function startBatchRun(
+  deps: BatchDeps,
+  opts: { trigger: RunTrigger; scheduledFor?: Date },
+): Promise<{ runId: string; done: Promise<RunOutcome> }> {
+  const run = await openRun(deps.stores.db, opts);
+  const done = (async (): Promise<RunOutcome> => {
+    const metrics: Record<string, unknown> = {};
+    let version: string | null = null;
+    try {
+      const r = await pipeline(deps, run.phase.bind(run), metrics);
+      version = r.version;
+      const status = r.published ? 'succeeded' : 'rejected';
+      await run.finish({ status, modelVersion: version, published: r.published, metrics });
+      return outcome(run.id, status, version, r.published, run.phaseSeconds, metrics);
+    } catch (err) {
+      const error = (err as Error).message ?? String(err);
+      deps.logger.error({ err, run: run.id }, 'batch run failed');
+      await run
+        .finish({ status: 'failed', modelVersion: version, metrics, error })
+        .catch((e) => deps.logger.error({ err: e, run: run.id }, 'could not record the failed run'));
+      return { ...outcome(run.id, 'failed', version, false, run.phaseSeconds, metrics), error };
+    }
+  })();
+  return { runId: run.id, done };
+}
+
+function outcome(
+  id: string,
+  status: RunOutcome['status'],
+  version: string | null,
+  published: boolean,
+  phases: Readonly<Record<string, number>>,
+  metrics: Record<string, unknown>,
+): RunOutcome {
+  return { run_id: id, status, model_version: version, published, phases: { ...phases }, metrics };
+}
+
+async function pipeline(
+  deps: BatchDeps,
+  phase: (name: string) => Promise<void>,
+  metrics: Record<string, unknown>,
+): Promise<{ version: string; published: boolean }> {
+  const { stores, settings, pool, backend } = deps;
+  const enter = async (name: string) => {
+    await phase(name);
+    deps.onProgress?.({ phase: name });
+  };
+  const params = batchParams(settings);
+  const now = deps.now?.() ?? Date.now();
+  const fromMs = settings.windowDays === 'all' ? null : now - settings.windowDays * DAY_MS;
+
+  await enter('read');
+  const data = await readTrainingData(stores, {
+    fromMs,
+    mode: settings.mode,
+    weights: deps.weights,
+    onPart: (done, total) => deps.onProgress?.({ phase: 'read', done, total }),
+  });
+  metrics.data = { ...data.stats, interactions: data.coo.rows.length };
+  if (data.coo.rows.length === 0)
+    throw new NoTrainingDataError(fromMs === null ? 'the archive' : `the last ${settings.windowDays} days`);
+
+  const activeName = await activeVersion(stores);
+  const active = activeName ? await loadModel(stores, activeName) : null;
+  const notBefore = active?.meta.dataUntil ? Date.parse(active.meta.dataUntil) : null;
+  const split = splitByTime(data.coo, settings.holdoutFraction, notBefore);
+
+  await enter('train');
+  const fit = (coo: typeof split.train, name: string) =>
+    fitAls(coo, params, {
+      backend,
+      pool,
+      onIteration: (it) => deps.onProgress?.({ phase: name, done: it, total: params.iterations }),
+    });
+  let { model } = await fit(split.train, 'train');
+
+  await enter('evaluate');
+  const gate = await judge(model, active, split.test, {
+    mode: settings.mode,
+    metric: settings.gateMetric ?? defaultGateMetric(settings.mode),
+    tolerance: settings.gateTolerance,
+    backend,
+    pool,
+  });
+  metrics.gate = gateSummary(gate, split.cutMs, activeName);
+  Object.assign(model.meta.metrics, gate.candidate);
+
+  if (gate.publish && split.cutMs !== null) {
+    await enter('refit');
+    const holdoutMetrics = model.meta.metrics;
+    ({ model } = await fit(data.coo, 'refit'));
+    // The published model is the refit; its metrics are the held-out ones of its twin.
+    Object.assign(model.meta.metrics, holdoutMetrics);
+  }
+
+  await enter('save');
+  await publishModel(stores, model, { activate: false });
+  const version = model.meta.version;
+  if (!gate.publish) {
+    deps.logger.warn({ version, reason: gate.reason }, 'batch run rejected its model');
+    return { version, published: false };
+  }
+
+  await enter('precompute');
+  metrics.precomputed = await precompute(deps, model);
+
+  await enter('activate');
+  await activateModel(stores, version);
+  metrics.pruned = await pruneModels(stores, settings.keepModels);
+  return { version, published: true };
+}
+
+async function precompute(deps: BatchDeps, model: AlsModel): Promise<number> {
+  const scorer = await Scorer.create(
+    deps.backend,
+    model.scoringItems(),
+    model.itemIds.length,
+    model.scoringDims,
+    {
+      maxK: Math.max(1000, deps.settings.topN),
+      slots: deps.pool.threads,
+    },
+  );
+  return precomputeRecommendations(deps.stores, { model, scorer }, deps.settings.topN, deps.pool);
+}
+
+function gateSummary(g: GateResult, cutMs: number | null, active: string | null) {
+  return {
+    published: g.publish,
+    reason: g.reason,
+    metric: g.metric,
+    holdout_from: cutMs === null ? null : new Date(cutMs).toISOString(),
+    candidate: g.candidate,
+    active_version: active,
+    active: g.active,
+  };
+}
