@@ -27,7 +27,7 @@ import { migrate } from '../src/stores/index.js';
 import { openMinioObjects } from '../src/stores/objects/minio.js';
 import type { RelationalStore } from '../src/stores/relational/port.js';
 import { openPostgres } from '../src/stores/relational/postgres.js';
-import { type BatchArchive, daysAgo, ensureBatchArchive, FULL_SPEC, QUICK_SPEC } from './batch-data.js';
+import { type BatchArchive, ensureBatchArchive, FULL_SPEC, QUICK_SPEC } from './batch-data.js';
 import { benchData, machine, repoRoot, requireVenv, servicesEnv, table, venvPython } from './lib.js';
 import { type Measured, runMeasured } from './proc-peak.js';
 import { TYPE_MIX } from './speed-data.js';
@@ -35,6 +35,7 @@ import { TYPE_MIX } from './speed-data.js';
 const DB_NAME = 'recsys_batchbench';
 const SPARK_TABLE = 'spark_batch_recommendations';
 const WINDOW_DAYS = 30;
+const DAY_MS = 86_400_000;
 const FACTORS = 64;
 const ITERATIONS = 10;
 const TOP_N = 100;
@@ -119,6 +120,8 @@ async function runRecsys(db: RelationalStore, env: Record<string, string>): Prom
       RECSYS_TRAIN_WINDOW_DAYS: String(WINDOW_DAYS),
       RECSYS_ALS_FACTORS: String(FACTORS),
       RECSYS_ALS_ITERATIONS: String(ITERATIONS),
+      RECSYS_ALS_LAMBDA: String(implicit.lambda),
+      RECSYS_ALS_ALPHA: String(implicit.alpha),
       RECSYS_TOP_N: String(TOP_N),
     },
     RUN_TIMEOUT_MS,
@@ -156,8 +159,8 @@ async function runSpark(db: RelationalStore, dbUrl: URL, localDir: string): Prom
       jdbc,
       '--table',
       SPARK_TABLE,
-      '--from-day',
-      daysAgo(WINDOW_DAYS - 1),
+      '--from',
+      new Date(Date.now() - WINDOW_DAYS * DAY_MS).toISOString(),
       '--weights',
       formatEventWeights(DEFAULT_EVENT_WEIGHTS),
       '--rank',

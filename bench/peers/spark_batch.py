@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Peer: the seed design's batch job in PySpark (local[threads]) on an archive folder.
 
-  spark_batch.py ARCHIVE_DIR --jdbc-url URL --table T [--from-day YYYY-MM-DD|all]
+  spark_batch.py ARCHIVE_DIR --jdbc-url URL --table T [--from ISO-8601|all]
                  [--weights view=1,click=2,...] [--rank 64] [--iterations 10]
                  [--reg 0.01] [--alpha 40] [--top-n 100] [--model-version V]
                  [--threads 2] [--driver-memory 8g] [--jars JAR,...]
 
 The job recsys's `batch run` does, the way a Spark deployment would write it: read the archive
-Parquet (ARCHIVE_DIR/archive/interactions/dt=YYYY-MM-DD/*.parquet, Hive partitions) from
---from-day on, drop repeated event_ids, weigh each event by its type (weight × value, value 1
+Parquet (ARCHIVE_DIR/archive/interactions/dt=YYYY-MM-DD/*.parquet, Hive partitions) with ts
+from --from on (the day partitions before it are pruned, as recsys skips them), drop repeated
+event_ids, weigh each event by its type (weight × value, value 1
 when null) and sum per (user, item), index the string ids (StringIndexer), fit implicit ALS,
 recommendForAllUsers(top-n), map the indices back to ids and write
 (user_id, model_version, item_ids text[], scores real[]) to the PostgreSQL table T through JDBC
@@ -51,7 +52,7 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--jdbc-url", required=True)
     ap.add_argument("--table", required=True)
-    ap.add_argument("--from-day", default="all")
+    ap.add_argument("--from", dest="from_ts", default="all", help="oldest event time, ISO-8601 UTC")
     ap.add_argument("--weights", default="view=1,click=2,add_to_cart=4,purchase=8,rating=1,dismiss=-1")
     ap.add_argument("--rank", type=int, default=64)
     ap.add_argument("--iterations", type=int, default=10)
@@ -116,8 +117,9 @@ def main():
         # read: the window's events, deduplicated, weighted, summed per (user, item), indexed.
         t = time.perf_counter()
         events = spark.read.parquet(archive)
-        if args.from_day != "all":
-            events = events.where(F.col("dt") >= F.to_date(F.lit(args.from_day)))
+        if args.from_ts != "all":
+            start = F.to_timestamp(F.lit(args.from_ts))
+            events = events.where((F.col("dt") >= F.to_date(start)) & (F.col("ts") >= start))
         weight = F.lit(0.0)
         for name, w in weights.items():
             weight = F.when(F.col("type") == name, F.lit(w)).otherwise(weight)
@@ -185,7 +187,7 @@ def main():
             "nnz": nnz, "users": len(user_labels), "items": len(item_labels), "rows_written": n_recs,
             "model_version": version, "threads": args.threads, "driver_memory": args.driver_memory,
             "rank": args.rank, "iterations": args.iterations, "reg": args.reg, "alpha": args.alpha,
-            "top_n": args.top_n, "from_day": args.from_day,
+            "top_n": args.top_n, "from": args.from_ts,
         })
     finally:
         if spark is not None:
