@@ -188,7 +188,10 @@ class Accumulator {
     const day = Math.floor(ts / 86_400_000);
     if (day !== this.seenDay) {
       let set = this.seenByDay.get(day);
-      if (!set) this.seenByDay.set(day, (set = new HashSet64()));
+      if (!set) {
+        set = new HashSet64();
+        this.seenByDay.set(day, set);
+      }
       this.seen = set;
       this.seenDay = day;
     }
