@@ -54,7 +54,8 @@ export async function readTrainingData(
   for (const key of keys) {
     const table = await decodeParquet(await stores.objects.get(key), key);
     acc.addTable(table, key);
-    opts.onPart?.(++parts, keys.length);
+    parts++;
+    opts.onPart?.(parts, keys.length);
   }
   const archived = acc.rows;
   await readRecent(stores.db, opts.fromMs, acc);
@@ -102,7 +103,14 @@ async function readRecent(db: Stores['db'], fromMs: number | null, acc: Accumula
 
 /** Growing column arrays, the id maps and the event-id set. */
 class Accumulator {
-  private readonly seen = new HashSet64();
+  /**
+   * Event ids seen, one set per UTC day of the event: copies of an event share its time, so
+   * they meet in the same day's set, and a day's set is small enough to stay in cache while
+   * its partition is read (one set of 20M ids is mostly cache misses).
+   */
+  private readonly seenByDay = new Map<number, HashSet64>();
+  private seenDay = Number.NaN;
+  private seen = new HashSet64();
   private readonly users = new BytesInterner();
   private readonly items = new BytesInterner();
   private readonly typeWeight: Float32Array;
@@ -143,7 +151,7 @@ class Accumulator {
       const time = millis(batch.getChildAt(ts!)!.data[0]!, file);
       for (let r = 0; r < n; r++) {
         if (time[r]! < this.fromMs) continue;
-        if (!this.seen.add(ev.bytes, ev.offsets[r]!, ev.offsets[r + 1]!)) {
+        if (!this.seenOn(time[r]!).add(ev.bytes, ev.offsets[r]!, ev.offsets[r + 1]!)) {
           this.duplicates++;
           continue;
         }
@@ -156,7 +164,7 @@ class Accumulator {
 
   addOne(eventId: Uint8Array, user: string, item: string, type: string, value: number | null, ts: number) {
     if (ts < this.fromMs) return;
-    if (!this.seen.add(eventId, 0, eventId.length)) {
+    if (!this.seenOn(ts).add(eventId, 0, eventId.length)) {
       this.duplicates++;
       return;
     }
@@ -174,6 +182,20 @@ class Accumulator {
       value ?? Number.NaN,
       ts,
     );
+  }
+
+  private seenOn(ts: number): HashSet64 {
+    const day = Math.floor(ts / 86_400_000);
+    if (day !== this.seenDay) {
+      let set = this.seenByDay.get(day);
+      if (!set) {
+        set = new HashSet64();
+        this.seenByDay.set(day, set);
+      }
+      this.seen = set;
+      this.seenDay = day;
+    }
+    return this.seen;
   }
 
   private push(user: number, item: number, typeCode: number, value: number, ts: number): void {

@@ -9,8 +9,6 @@
  * HashSet64: a set of 64-bit fingerprints (two independent 32-bit hashes of the bytes).
  */
 
-const EMPTY = -1;
-
 /** FNV-1a over bytes[from, to). */
 function fnv1a(bytes: Uint8Array, from: number, to: number): number {
   let h = 0x811c9dc5;
@@ -18,23 +16,11 @@ function fnv1a(bytes: Uint8Array, from: number, to: number): number {
   return h >>> 0;
 }
 
-/** A second, independent hash (murmur3's mixing per byte, then its finaliser). */
-function murmurish(bytes: Uint8Array, from: number, to: number): number {
-  let h = 0x9747b28c ^ (to - from);
-  for (let i = from; i < to; i++) {
-    h = Math.imul(h ^ bytes[i]!, 0x5bd1e995);
-    h ^= h >>> 15;
-  }
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 const decoder = new TextDecoder();
 
 export class BytesInterner {
-  private slots = new Int32Array(1024).fill(EMPTY);
-  private hashes = new Uint32Array(64);
+  /** Pairs (hash, code + 1) per slot, so a probe reads one cache line; code + 1 = 0 is empty. */
+  private slots = new Int32Array(2048);
   private starts = new Int32Array(65);
   private pool = new Uint8Array(4096);
   private poolEnd = 0;
@@ -47,19 +33,22 @@ export class BytesInterner {
 
   /** The code of bytes[from, to), adding it when new. */
   code(bytes: Uint8Array, from: number, to: number): number {
-    const h = fnv1a(bytes, from, to);
-    const mask = this.slots.length - 1;
+    const h = fnv1a(bytes, from, to) | 0;
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const c = this.slots[s]!;
-      if (c === EMPTY) return this.add(bytes, from, to, h, s);
-      if (this.hashes[c] === h && this.same(c, bytes, from, to)) return c;
+      const c1 = slots[2 * s + 1]!;
+      if (c1 === 0) return this.add(bytes, from, to, h, s);
+      if (slots[2 * s] === h && this.same(c1 - 1, bytes, from, to)) return c1 - 1;
     }
   }
 
   private same(c: number, bytes: Uint8Array, from: number, to: number): boolean {
     const a = this.starts[c]!;
-    if (this.starts[c + 1]! - a !== to - from) return false;
-    for (let i = 0; i < to - from; i++) if (this.pool[a + i] !== bytes[from + i]) return false;
+    const len = to - from;
+    if (this.starts[c + 1]! - a !== len) return false;
+    const pool = this.pool;
+    for (let i = 0; i < len; i++) if (pool[a + i] !== bytes[from + i]) return false;
     return true;
   }
 
@@ -68,28 +57,29 @@ export class BytesInterner {
     const len = to - from;
     if (this.poolEnd + len > this.pool.length) this.pool = grow(this.pool, this.poolEnd + len);
     this.pool.set(bytes.subarray(from, to), this.poolEnd);
-    if (c + 1 >= this.hashes.length) {
-      this.hashes = grow(this.hashes, c + 2);
-      this.starts = grow(this.starts, c + 3);
-    }
-    this.hashes[c] = h;
+    if (c + 2 >= this.starts.length) this.starts = grow(this.starts, c + 3);
     this.starts[c] = this.poolEnd;
     this.poolEnd += len;
     this.starts[c + 1] = this.poolEnd;
     this.strings.push(decoder.decode(bytes.subarray(from, to)));
-    this.slots[slot] = c;
-    if (this.count * 2 > this.slots.length) this.rehash();
+    this.slots[2 * slot] = h;
+    this.slots[2 * slot + 1] = c + 1;
+    if (this.count * 4 > this.slots.length) this.rehash();
     return c;
   }
 
   private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(EMPTY);
-    const mask = this.slots.length - 1;
-    for (let c = 0; c < this.count; c++) {
-      let s = this.hashes[c]! & mask;
-      while (this.slots[s] !== EMPTY) s = (s + 1) & mask;
-      this.slots[s] = c;
+    const old = this.slots;
+    const slots = new Int32Array(old.length * 2);
+    const mask = (slots.length >> 1) - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j + 1] === 0) continue;
+      let s = old[j]! & mask;
+      while (slots[2 * s + 1] !== 0) s = (s + 1) & mask;
+      slots[2 * s] = old[j]!;
+      slots[2 * s + 1] = old[j + 1]!;
     }
+    this.slots = slots;
   }
 }
 
@@ -98,8 +88,8 @@ export class BytesInterner {
  * would count as one; at 20M keys the chance of any such pair is about 1 in 100 000.
  */
 export class HashSet64 {
-  private hi = new Uint32Array(1 << 16);
-  private lo = new Uint32Array(1 << 16);
+  /** Pairs (a, b) per slot; (0, 0) is empty. */
+  private slots = new Int32Array(1 << 12);
   private count = 0;
 
   get size(): number {
@@ -108,17 +98,27 @@ export class HashSet64 {
 
   /** Adds bytes[from, to); false when it was there already. */
   add(bytes: Uint8Array, from: number, to: number): boolean {
-    const a = fnv1a(bytes, from, to);
-    let b = murmurish(bytes, from, to);
-    if (a === 0 && b === 0) b = 1; // (0, 0) marks an empty slot
-    const mask = this.hi.length - 1;
+    // FNV-1a and a multiply-rotate hash in one pass over the bytes.
+    let a = 0x811c9dc5 | 0;
+    let b = 0x9747b28c ^ (to - from);
+    for (let i = from; i < to; i++) {
+      const x = bytes[i]!;
+      a = Math.imul(a ^ x, 0x01000193);
+      b = Math.imul(b ^ x, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+    b ^= b >>> 16;
+    if (a === 0 && b === 0) b = 1;
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     for (let s = (a ^ Math.imul(b, 0x9e3779b1)) & mask; ; s = (s + 1) & mask) {
-      const x = this.hi[s]!;
-      const y = this.lo[s]!;
+      const x = slots[2 * s]!;
+      const y = slots[2 * s + 1]!;
       if (x === 0 && y === 0) {
-        this.hi[s] = a;
-        this.lo[s] = b;
-        if (++this.count * 4 > this.hi.length * 3) this.rehash();
+        slots[2 * s] = a;
+        slots[2 * s + 1] = b;
+        if (++this.count * 8 > slots.length * 3) this.rehash();
         return true;
       }
       if (x === a && y === b) return false;
@@ -126,20 +126,19 @@ export class HashSet64 {
   }
 
   private rehash(): void {
-    const hi = this.hi;
-    const lo = this.lo;
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(hi.length * 2);
-    const mask = this.hi.length - 1;
-    for (let i = 0; i < hi.length; i++) {
-      const a = hi[i]!;
-      const b = lo[i]!;
+    const old = this.slots;
+    const slots = new Int32Array(old.length * 2);
+    const mask = (slots.length >> 1) - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      const a = old[j]!;
+      const b = old[j + 1]!;
       if (a === 0 && b === 0) continue;
       let s = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
-      while (this.hi[s] !== 0 || this.lo[s] !== 0) s = (s + 1) & mask;
-      this.hi[s] = a;
-      this.lo[s] = b;
+      while (slots[2 * s] !== 0 || slots[2 * s + 1] !== 0) s = (s + 1) & mask;
+      slots[2 * s] = a;
+      slots[2 * s + 1] = b;
     }
+    this.slots = slots;
   }
 }
 
