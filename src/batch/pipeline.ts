@@ -144,6 +144,7 @@ async function pipeline(
     fromMs,
     mode: settings.mode,
     weights: deps.weights,
+    threads: pool.threads,
     onPart: (done, total) => deps.onProgress?.({ phase: 'read', done, total }),
   });
   metrics.data = { ...data.stats, interactions: data.coo.rows.length };
