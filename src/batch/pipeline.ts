@@ -64,8 +64,12 @@ export interface RunOutcome {
 }
 
 export class NoTrainingDataError extends Error {
-  constructor(window: string) {
-    super(`no interactions to train on in ${window}: import data (recsys import …) or send events first`);
+  constructor(window: string, ignored: number, mode: string) {
+    super(
+      ignored > 0 && mode === 'explicit'
+        ? `no rating events to train on in ${window} (${ignored} other events there): explicit models learn ratings; set RECSYS_TRAIN_MODE=implicit to learn from views, clicks and purchases`
+        : `no interactions to train on in ${window}: import data (recsys import …) or send events first`,
+    );
     this.name = 'NoTrainingDataError';
   }
 }
@@ -149,7 +153,11 @@ async function pipeline(
   });
   metrics.data = { ...data.stats, interactions: data.coo.rows.length };
   if (data.coo.rows.length === 0)
-    throw new NoTrainingDataError(fromMs === null ? 'the archive' : `the last ${settings.windowDays} days`);
+    throw new NoTrainingDataError(
+      fromMs === null ? 'the archive' : `the last ${settings.windowDays} days`,
+      data.stats.ignored,
+      settings.mode,
+    );
 
   const activeName = await activeVersion(stores);
   const active = activeName ? await loadModel(stores, activeName) : null;
