@@ -30,8 +30,11 @@ describe('MovieLens import and training run (embedded)', () => {
   });
 
   it('imports the catalog, users and ratings into day partitions, once', async () => {
-    const r = await importMovieLens(stores, ml.dir);
-    assert.deepEqual({ ...r }, { items: ml.items, users: ml.users, ratings: ml.ratings, skipped: false });
+    const { items: i, users: u, rows, already_imported } = await importMovieLens(stores, ml.dir);
+    assert.deepEqual(
+      { items: i, users: u, rows, already_imported },
+      { items: ml.items, users: ml.users, rows: ml.ratings, already_imported: false },
+    );
     const items = await stores.db.query<{ n: number }>('SELECT count(*)::int AS n FROM items');
     assert.equal(items.rows[0].n, ml.items);
     const title = await stores.db.query<{ title: string; category: string }>(
@@ -43,9 +46,9 @@ describe('MovieLens import and training run (embedded)', () => {
     );
     const parts = await listArchive(stores.objects);
     assert.ok(parts.length > 100, `${parts.length} day partitions`);
-    assert.ok(parts.every((k) => /dt=199[78]-\d\d-\d\d\/part-.*\.parquet$/.test(k)));
+    assert.ok(parts.every((k) => /dt=199[78]-\d\d-\d\d\/import-[0-9a-f]{16}-0\.parquet$/.test(k)));
     const again = await importMovieLens(stores, ml.dir);
-    assert.equal(again.skipped, true);
+    assert.equal(again.already_imported, true);
     assert.equal((await listArchive(stores.objects)).length, parts.length);
     const users = await stores.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
     assert.equal(users.rows[0].n, ml.users);
