@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { envSetting } from '../config/index.js';
 import { demoDataCommand } from './demo-data.js';
 import { CliError } from './errors.js';
+import { importCommand } from './import.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
 import { serveCommand } from './serve.js';
@@ -22,6 +23,7 @@ program.addCommand(serveCommand());
 program.addCommand(startCommand());
 program.addCommand(streamCommand());
 program.addCommand(demoDataCommand());
+program.addCommand(importCommand());
 
 try {
   await program.parseAsync(process.argv);
