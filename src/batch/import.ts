@@ -189,6 +189,7 @@ export async function runImport(
   // record goes first and the marker last, so an interrupted import is never taken for a done one.
   if (!pending) await putJson(objects, pendingKey, { now, started_at: new Date().toISOString() });
   if (before !== null) await objects.delete(marker); // the file read again with other options
+  opts.onProgress?.({ phase: 'write', done: 0, total: rows.length, unit: 'rows' });
   let newItems = await upsertCatalog(db, catalog);
   newItems += await registerAll(db, 'items', rows.items.values);
   const newUsers = await registerAll(db, 'users', rows.users.values);
