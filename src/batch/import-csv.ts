@@ -140,6 +140,7 @@ export function csvSource(file: string, opts: TableOptions = {}): ImportSource {
     file,
     files: opts.items ? [file, opts.items] : [file],
     policy: { defaultType: opts.type, tsUnit: opts.tsUnit ?? 'ms' },
+    progressUnit: 'bytes',
     async read(rows, progress) {
       const total = (await stat(file)).size;
       const raw = emptyRawEvent();

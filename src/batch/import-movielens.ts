@@ -27,6 +27,7 @@ export async function movieLensSource(dir: string): Promise<ImportSource> {
     file: ratingsFile,
     files: [ratingsFile, itemsFile],
     policy: { defaultType: 'rating', tsUnit: 's' },
+    progressUnit: 'bytes',
     async read(rows, progress) {
       const total = (await stat(ratingsFile)).size;
       const fields = new Fields();

@@ -3,7 +3,7 @@
  * (event_id, user_id, item_id, type, value, ts — parts written by recsys, pyarrow or Spark) and
  * plain tables of user/item/value/ts columns, found by the same names as CSV headers
  * (import-csv.ts). Column types:
- *   user, item     strings (plain, large or dictionary-encoded) or integers
+ *   user, item     strings (plain, large, view or dictionary-encoded) or integers
  *   type, event_id strings (event_id also 16-byte binary UUIDs)
  *   value          integers or floats
  *   ts             timestamps of any unit (a zone-less one is read as UTC) or dates; integers or
@@ -22,6 +22,7 @@ type Reader<T> = (i: number) => T | undefined;
 const isString = (t: arrow.DataType): boolean =>
   arrow.DataType.isUtf8(t) ||
   arrow.DataType.isLargeUtf8(t) ||
+  arrow.DataType.isUtf8View(t) ||
   (arrow.DataType.isDictionary(t) && isString(t.dictionary));
 const isInteger = (t: arrow.DataType): boolean =>
   arrow.DataType.isInt(t) || (arrow.DataType.isDictionary(t) && isInteger(t.dictionary));
@@ -106,6 +107,7 @@ export function parquetSource(file: string, opts: TableOptions = {}): ImportSour
     file,
     files: opts.items ? [file, opts.items] : [file],
     policy: { defaultType: opts.type, tsUnit: opts.tsUnit ?? 'ms' },
+    progressUnit: 'rows',
     async read(rows, progress) {
       const pf = await openParquetBatches(file);
       try {

@@ -40,6 +40,8 @@ export interface ImportSource {
   readonly files: readonly string[];
   /** How rows without a type or time are read (the time itself comes from the import). */
   readonly policy: Omit<RowPolicy, 'now'>;
+  /** What `read` reports its progress in. */
+  readonly progressUnit: 'bytes' | 'rows';
   /**
    * Reads every interaction into `rows`, reporting `progress(done, total)` as it goes; answers
    * the file's columns that no event field reads.
@@ -181,7 +183,7 @@ export async function runImport(
     Math.min(Math.max(1024, Math.floor(size / 32)), 1 << 26),
   );
   const { ignored } = await source.read(rows, (done, total) =>
-    opts.onProgress?.({ phase: 'read', done, total, unit: source.format === 'parquet' ? 'rows' : 'bytes' }),
+    opts.onProgress?.({ phase: 'read', done, total, unit: source.progressUnit }),
   );
   if (rejections.count > 0 && !opts.skipInvalid) throw refusal(source, rejections);
 
