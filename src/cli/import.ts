@@ -140,7 +140,7 @@ function describe(s: ImportSummary, where: string): string {
   }
   const range = s.first_day === null ? '' : ` (${s.first_day} to ${s.last_day})`;
   const lines = [
-    `imported ${s.rows} rows from ${s.files} file${s.files === 1 ? '' : 's'} into ${where}`,
+    `imported ${s.rows} row${s.rows === 1 ? '' : 's'} from ${s.files} file${s.files === 1 ? '' : 's'} into ${where}`,
     `  archive parts   ${s.parts} over ${s.days} day${s.days === 1 ? '' : 's'}${range}`,
     `  users           ${s.users} (${s.new_users} new)`,
     `  items           ${s.items} (${s.new_items} new)`,

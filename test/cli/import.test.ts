@@ -82,7 +82,7 @@ describe('recsys import (embedded)', () => {
     assert.deepEqual(objects(), before);
     const skipped = await recsys('csv', bad, '--skip-invalid');
     assert.equal(skipped.code, 0, skipped.stderr);
-    assert.match(skipped.stdout, /imported 1 rows from 1 file/);
+    assert.match(skipped.stdout, /imported 1 row from 1 file/);
     assert.match(skipped.stdout, /skipped: .*bad\.csv:3: type/);
   });
 
