@@ -76,6 +76,10 @@ export class NoTrainingDataError extends Error {
 
 const DAY_MS = 86_400_000;
 
+/** A published run's phases, in order (a rejected one stops after `save`). */
+export const PHASES = ['read', 'train', 'evaluate', 'refit', 'save', 'precompute', 'activate'] as const;
+export type Phase = (typeof PHASES)[number];
+
 /** The ALS parameters a run trains with: the mode's defaults, overridden by the settings. */
 export function batchParams(s: BatchSettings): AlsParams {
   const base = DEFAULT_PARAMS[s.mode];
@@ -135,7 +139,7 @@ async function pipeline(
   metrics: Record<string, unknown>,
 ): Promise<{ version: string; published: boolean }> {
   const { stores, settings, pool, backend } = deps;
-  const enter = async (name: string) => {
+  const enter = async (name: Phase) => {
     await phase(name);
     deps.onProgress?.({ phase: name });
   };

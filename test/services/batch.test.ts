@@ -8,7 +8,6 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Client as MinioClient } from 'minio';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
@@ -17,6 +16,7 @@ import { openStores, type Stores } from '../../src/stores/index.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { syntheticMovieLens } from '../helpers.js';
 import { uid, waitFor } from '../stores/support/wait.js';
+import { removeBucket } from './buckets.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 import { servicesEnv } from './serving-stores.js';
 
@@ -95,20 +95,8 @@ describe('batch layer as real processes (services)', () => {
   });
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
-    if (stores) {
-      for (const key of await stores.objects.list()) await stores.objects.delete(key);
-      await stores.close();
-    }
-    const url = new URL(servers.s3.endpoint);
-    await new MinioClient({
-      endPoint: url.hostname,
-      port: Number(url.port || 80),
-      useSSL: false,
-      accessKey: servers.s3.accessKey,
-      secretKey: servers.s3.secretKey,
-    })
-      .removeBucket(bucket)
-      .catch(() => {});
+    await stores?.close();
+    await removeBucket(bucket).catch(() => {});
     const server = await openPostgres({
       url: servers.databaseUrl,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,

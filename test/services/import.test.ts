@@ -27,6 +27,7 @@ import { repoRoot, syntheticMovieLens, tempDir } from '../helpers.js';
 import { FaultyObjects } from '../speed/faults.js';
 import { uid } from '../stores/support/wait.js';
 import { type ArchiveServers, openArchiveServers } from './archive-stores.js';
+import { removeBucket } from './buckets.js';
 import { servicesEnv } from './serving-stores.js';
 
 const run = promisify(execFile);
@@ -149,17 +150,3 @@ describe('imports on PostgreSQL and MinIO', () => {
     }
   });
 });
-
-async function removeBucket(bucket: string): Promise<void> {
-  const { Client } = await import('minio');
-  const { servers } = await import('./env.js');
-  const url = new URL(servers.s3.endpoint);
-  const s3 = new Client({
-    endPoint: url.hostname,
-    port: Number(url.port || 80),
-    useSSL: url.protocol === 'https:',
-    accessKey: servers.s3.accessKey,
-    secretKey: servers.s3.secretKey,
-  });
-  await s3.removeBucket(bucket);
-}
