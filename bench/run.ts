@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- <als|topk|quality|serving|speed|all> [--quick]`: runs the named benchmarks and
+ * `npm run bench -- <als|topk|quality|serving|speed|batch|all> [--quick]`: runs the named benchmarks and
  * rewrites their sections in bench/RESULTS.md (with the command and the machine).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAls } from './als.js';
+import { benchBatch } from './batch.js';
 import { repoRoot } from './lib.js';
 import { benchQuality } from './quality.js';
 import { benchServing } from './serving.js';
@@ -23,6 +24,7 @@ const suites: Record<string, () => Promise<string>> = {
   quality: () => benchQuality(),
   serving: () => benchServing(),
   speed: () => benchSpeed(),
+  batch: () => benchBatch({ quick }),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {

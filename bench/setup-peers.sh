@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates bench/.venv (gitignored) with the pinned Python "peer" libraries that
 # the benchmark compares against: implicit (CPU wheels), pyspark, faiss-cpu,
-# plus a FastAPI/uvicorn/redis serving peer. Idempotent: a stamp file holding
+# plus a FastAPI/uvicorn/redis serving peer, and into bench/.jars (gitignored)
+# the PostgreSQL JDBC driver the Spark batch peer writes with (Maven Central). Idempotent: a stamp file holding
 # the requirement list is written after a successful install; if it matches,
 # the install step is skipped. Always prints the installed versions at the end.
 #
@@ -54,6 +55,20 @@ if ! command -v java >/dev/null 2>&1; then
   echo "[setup-peers] WARNING: java not found on PATH; spark_als.py needs Java 17+" >&2
 fi
 
+# The PostgreSQL JDBC driver for spark_batch.py, fetched by Maven from Maven Central.
+JDBC_VERSION=42.7.14
+JARS="$HERE/.jars"
+if [[ ! -f "$JARS/postgresql-$JDBC_VERSION.jar" ]]; then
+  if command -v mvn >/dev/null 2>&1; then
+    echo "[setup-peers] fetching org.postgresql:postgresql:$JDBC_VERSION into $JARS" >&2
+    mkdir -p "$JARS"
+    mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+      "-Dartifact=org.postgresql:postgresql:$JDBC_VERSION:jar" "-DoutputDirectory=$JARS" >&2
+  else
+    echo "[setup-peers] WARNING: mvn not found; spark_batch.py needs $JARS/postgresql-$JDBC_VERSION.jar" >&2
+  fi
+fi
+
 "$VENV/bin/python" - <<'PY'
 import importlib.metadata as md, sys
 pkgs = ["numpy", "scipy", "threadpoolctl", "implicit", "faiss-cpu", "pyspark",
@@ -68,3 +83,4 @@ PY
 if command -v java >/dev/null 2>&1; then
   java -version 2>&1 | head -1
 fi
+ls "$JARS" 2>/dev/null || true
