@@ -4,6 +4,9 @@ ALS folder:   meta.json {"nUsers","nItems","nnz","factors","iterations","threads
                          "mode": "implicit"|"explicit","alpha","lambda"}
               users.i32, items.i32 (little-endian int32, dense 0-based),
               values.f32 (little-endian float32), COO with one entry per (user, item).
+              Optional: "seed" in meta.json (initial factors); a peer asked to save its
+              factors writes userfactors.f32 (nUsers x factors) and itemfactors.f32
+              (nItems x factors) into the folder, little-endian float32, row-major.
 Top-K folder: meta.json {"nQueries","nItems","factors","k","threads"}
               queries.f32 (nQueries x factors), itemfactors.f32 (nItems x factors),
               little-endian float32, row-major.

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Peer: implicit's CPU ALS (conjugate-gradient solver) on an interchange folder.
 
-  implicit_als.py DIR [--threads N]     (--threads overrides meta.json's threads)
+  implicit_als.py DIR [--threads N] [--save-factors]
+
+--threads overrides meta.json's threads; meta.json's optional "seed" (default 0) seeds the
+initial factors; --save-factors writes the trained factors into DIR as userfactors.f32
+(nUsers x factors) and itemfactors.f32 (nItems x factors), little-endian float32, row-major,
+so the caller can score them with its own top-K code (bench/quality-implicit.ts).
 
 Prints one JSON line on stdout:
   {"peer":"implicit","version":...,"fit_seconds":...,"seconds_per_iteration":...,"threads":...,...}
@@ -43,6 +48,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("dir")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--save-factors", action="store_true")
     args = ap.parse_args()
     quiet_stdout()
 
@@ -72,11 +78,14 @@ def main():
 
     implicit_mode = meta["mode"] == "implicit"
     alpha = float(meta["alpha"]) if implicit_mode else 1.0
+    seed = meta.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise PeerError(f"meta.json: seed must be an integer >= 0, got {seed!r}")
 
     def make_model(iterations):
         return AlternatingLeastSquares(
             factors=meta["factors"], iterations=iterations, regularization=float(meta["lambda"]),
-            alpha=alpha, use_cg=True, calculate_training_loss=False, random_state=0,
+            alpha=alpha, use_cg=True, calculate_training_loss=False, random_state=seed,
             num_threads=threads,
         )
 
@@ -103,6 +112,10 @@ def main():
         raise PeerError(f"unexpected factor shapes {model.user_factors.shape} / {model.item_factors.shape}")
     if not np.isfinite(model.user_factors).all() or not np.isfinite(model.item_factors).all():
         raise PeerError("fit produced non-finite factors")
+
+    if args.save_factors:
+        model.user_factors.astype("<f4").tofile(os.path.join(args.dir, "userfactors.f32"))
+        model.item_factors.astype("<f4").tofile(os.path.join(args.dir, "itemfactors.f32"))
 
     emit({
         "peer": "implicit", "version": implicit.__version__, "fit_seconds": round(fit_s, 6),

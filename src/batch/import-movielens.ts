@@ -1,102 +1,83 @@
 /**
- * Import a MovieLens folder the user points at (u.item, u.data): the catalog into `items`,
- * users into `users`, ratings into the Parquet archive as `rating` events. Event ids are
- * derived from (user, item, time), and a marker object records each imported file's digest,
- * so importing the same folder twice changes nothing.
+ * A MovieLens 100K folder (u.data, u.item) as an import source: u.data's ratings (user \t item
+ * \t rating \t unix seconds) become `rating` events, u.item's titles and genres the catalog.
+ * Event ids are derived from (user, item, time), as they always were, so a folder imported
+ * before imports had markers of their own is recognised by its u.data digest.
  */
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { registerIds } from '../data/id-rows.js';
-import { loadInteractions, loadItemsMovieLens } from '../data/loaders.js';
-import type { InteractionEvent } from '../events/index.js';
+import { DataError } from '../data/errors.js';
+import { Fields } from '../data/fields.js';
+import { forEachLine } from '../data/lines.js';
+import { loadItemsMovieLens } from '../data/loaders.js';
 import type { Stores } from '../stores/index.js';
-import { writeArchive } from './archive.js';
+import { type ImportOptions, type ImportSource, type ImportSummary, runImport } from './import.js';
+import { emptyRawEvent } from './import-rows.js';
 
-export interface ImportResult {
-  items: number;
-  users: number;
-  ratings: number;
-  skipped: boolean; // the same u.data was imported before
-}
-
-/** A stable UUID (version-5 layout) from a name, so re-imports produce the same event ids. */
-export function stableUuid(name: string): string {
-  const h = createHash('sha1').update(name).digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
-}
-
-export async function importMovieLens(
-  stores: Pick<Stores, 'db' | 'objects'>,
-  dir: string,
-): Promise<ImportResult> {
+export async function movieLensSource(dir: string): Promise<ImportSource> {
   const ratingsFile = path.join(dir, 'u.data');
   const itemsFile = path.join(dir, 'u.item');
   for (const f of [ratingsFile, itemsFile]) {
-    await stat(f).catch(() => {
-      throw new Error(`MovieLens import: ${f} not found (give the folder holding u.data and u.item)`);
-    });
+    const info = await stat(f).catch(() => null);
+    if (!info?.isFile())
+      throw new DataError(f, undefined, 'not found (give the MovieLens folder holding u.data and u.item)');
   }
-  const digest = createHash('sha256')
-    .update(await readFile(ratingsFile))
-    .digest('hex');
-  const marker = `imports/movielens-${digest}.json`;
+  return {
+    format: 'movielens',
+    file: ratingsFile,
+    files: [ratingsFile, itemsFile],
+    policy: { defaultType: 'rating', tsUnit: 's' },
+    progressUnit: 'bytes',
+    async read(rows, progress) {
+      const total = (await stat(ratingsFile)).size;
+      const fields = new Fields();
+      const raw = emptyRawEvent();
+      raw.type = 'rating';
+      await forEachLine(
+        ratingsFile,
+        (text, start, end, line) => {
+          if (start === end || text.slice(start, end).trim() === '') return;
+          fields.split(text, start, end, '\t', false);
+          if (fields.count < 3 || fields.count > 4) {
+            rows.reject(
+              new DataError(
+                ratingsFile,
+                line,
+                `expected 4 tab-separated fields (user, item, rating, timestamp), got ${fields.count}`,
+              ),
+            );
+            return;
+          }
+          raw.user_id = fields.str(0);
+          raw.item_id = fields.str(1);
+          const value = fields.num(2);
+          raw.value = Number.isNaN(value) ? fields.str(2) : value;
+          const ts = fields.count === 4 ? fields.num(3) : Number.NaN;
+          raw.ts = fields.count < 4 || fields.isEmpty(3) ? undefined : Number.isNaN(ts) ? fields.str(3) : ts;
+          rows.add(raw, ratingsFile, line);
+        },
+        { onChunk: (bytes) => progress(bytes, total) },
+      );
+      return { ignored: [] };
+    },
+    async catalog() {
+      return (await loadItemsMovieLens(itemsFile)).map((it) => ({
+        item_id: it.item_id,
+        title: it.title,
+        category: it.category,
+        attributes: it.attributes,
+      }));
+    },
+    eventName: (row, digest) =>
+      row.hasTs ? `movielens:${row.user}:${row.item}:${row.ts}` : `movielens-row\0${digest}\0${row.line}`,
+  };
+}
 
-  const items = await loadItemsMovieLens(itemsFile);
-  await stores.db.transaction(async (tx) => {
-    await registerIds(
-      tx,
-      'items',
-      items.map((it) => it.item_id),
-    );
-    // One statement for the whole catalog: a re-import refreshes titles and genres in place.
-    await tx.query(
-      `UPDATE items AS i SET title = v.title, category = v.category, attributes = v.attributes::jsonb
-       FROM (SELECT unnest($1::text[]) AS item_id, unnest($2::text[]) AS title,
-                    unnest($3::text[]) AS category, unnest($4::text[]) AS attributes) AS v
-       WHERE i.item_id = v.item_id`,
-      [
-        items.map((it) => it.item_id),
-        items.map((it) => it.title),
-        items.map((it) => it.category),
-        items.map((it) => JSON.stringify(it.attributes)),
-      ],
-    );
-  });
-
-  const table = await loadInteractions(ratingsFile, 'movielens');
-  const user = table.getChild('user')!;
-  const item = table.getChild('item')!;
-  const value = table.getChild('value')!;
-  const ts = table.getChild('ts')!;
-  const users = new Set<string>();
-  for (let i = 0; i < table.numRows; i++) users.add(String(user.get(i)));
-  await stores.db.transaction((tx) => registerIds(tx, 'users', users));
-
-  if (await stores.objects.exists(marker)) {
-    return { items: items.length, users: users.size, ratings: table.numRows, skipped: true };
-  }
-  const events: InteractionEvent[] = [];
-  for (let i = 0; i < table.numRows; i++) {
-    const u = String(user.get(i));
-    const it = String(item.get(i));
-    const t = Number(ts.get(i));
-    events.push({
-      event_id: stableUuid(`movielens:${u}:${it}:${t}`),
-      user_id: u,
-      item_id: it,
-      type: 'rating',
-      value: Number(value.get(i)),
-      ts: t,
-    });
-  }
-  await writeArchive(stores.objects, events);
-  await stores.objects.put(
-    marker,
-    Buffer.from(JSON.stringify({ file: ratingsFile, ratings: events.length })),
-  );
-  return { items: items.length, users: users.size, ratings: events.length, skipped: false };
+/** Imports a MovieLens 100K folder (see runImport in import.ts for what a rerun does). */
+export async function importMovieLens(
+  stores: Pick<Stores, 'db' | 'objects'>,
+  dir: string,
+  opts: ImportOptions = {},
+): Promise<ImportSummary> {
+  return runImport(stores, await movieLensSource(dir), opts);
 }

@@ -5,7 +5,8 @@
  *   read        archive Parquet of the window + recent rt rows → one deduplicated, weighted COO
  *   train       ALS on the pool, on all but the held-out latest interactions
  *   evaluate    the candidate and the active model on the same holdout → the promotion gate
- *   refit       (published runs) ALS again on the whole window, so the model knows the latest data
+ *   refit       (published runs) ALS again on the whole window, so the model knows the latest data,
+ *               warm-started from the candidate (a quarter of the iterations)
  *   save        the artifact under models/<version>/ and a `models` row (candidate)
  *   precompute  top-N for every user, written beside the answers being served
  *   activate    one transaction switches the active model (and with it the answers served),
@@ -64,13 +65,21 @@ export interface RunOutcome {
 }
 
 export class NoTrainingDataError extends Error {
-  constructor(window: string) {
-    super(`no interactions to train on in ${window}: import data (recsys import …) or send events first`);
+  constructor(window: string, ignored: number, mode: string) {
+    super(
+      ignored > 0 && mode === 'explicit'
+        ? `no rating events to train on in ${window} (${ignored} other events there): explicit models learn ratings; set RECSYS_TRAIN_MODE=implicit to learn from views, clicks and purchases`
+        : `no interactions to train on in ${window}: import data (recsys import …) or send events first`,
+    );
     this.name = 'NoTrainingDataError';
   }
 }
 
 const DAY_MS = 86_400_000;
+
+/** A published run's phases, in order (a rejected one stops after `save`). */
+export const PHASES = ['read', 'train', 'evaluate', 'refit', 'save', 'precompute', 'activate'] as const;
+export type Phase = (typeof PHASES)[number];
 
 /** The ALS parameters a run trains with: the mode's defaults, overridden by the settings. */
 export function batchParams(s: BatchSettings): AlsParams {
@@ -131,7 +140,7 @@ async function pipeline(
   metrics: Record<string, unknown>,
 ): Promise<{ version: string; published: boolean }> {
   const { stores, settings, pool, backend } = deps;
-  const enter = async (name: string) => {
+  const enter = async (name: Phase) => {
     await phase(name);
     deps.onProgress?.({ phase: name });
   };
@@ -144,11 +153,16 @@ async function pipeline(
     fromMs,
     mode: settings.mode,
     weights: deps.weights,
+    threads: pool.threads,
     onPart: (done, total) => deps.onProgress?.({ phase: 'read', done, total }),
   });
   metrics.data = { ...data.stats, interactions: data.coo.rows.length };
   if (data.coo.rows.length === 0)
-    throw new NoTrainingDataError(fromMs === null ? 'the archive' : `the last ${settings.windowDays} days`);
+    throw new NoTrainingDataError(
+      fromMs === null ? 'the archive' : `the last ${settings.windowDays} days`,
+      data.stats.ignored,
+      settings.mode,
+    );
 
   const activeName = await activeVersion(stores);
   const active = activeName ? await loadModel(stores, activeName) : null;
@@ -156,13 +170,11 @@ async function pipeline(
   const split = splitByTime(data.coo, settings.holdoutFraction, notBefore);
 
   await enter('train');
-  const fit = (coo: typeof split.train, name: string) =>
-    fitAls(coo, params, {
-      backend,
-      pool,
-      onIteration: (it) => deps.onProgress?.({ phase: name, done: it, total: params.iterations }),
-    });
-  let { model } = await fit(split.train, 'train');
+  let { model } = await fitAls(split.train, params, {
+    backend,
+    pool,
+    onIteration: (it) => deps.onProgress?.({ phase: 'train', done: it, total: params.iterations }),
+  });
 
   await enter('evaluate');
   const gate = await judge(model, active, split.test, {
@@ -176,10 +188,23 @@ async function pipeline(
   Object.assign(model.meta.metrics, gate.candidate);
 
   if (gate.publish && split.cutMs !== null) {
+    // The held-out latest data goes into the published model: ALS again on the whole window,
+    // warm-started from the candidate's items, so a quarter of the iterations converge.
     await enter('refit');
     const holdoutMetrics = model.meta.metrics;
-    ({ model } = await fit(data.coo, 'refit'));
-    // The published model is the refit; its metrics are the held-out ones of its twin.
+    const iterations = Math.max(2, Math.ceil(params.iterations / 4));
+    ({ model } = await fitAls(
+      data.coo,
+      { ...params, iterations },
+      {
+        backend,
+        pool,
+        warmStart: model,
+        onIteration: (it) => deps.onProgress?.({ phase: 'refit', done: it, total: iterations }),
+      },
+    ));
+    metrics.refit = { iterations, warm_start: true };
+    // Its metrics are the held-out ones of its twin.
     Object.assign(model.meta.metrics, holdoutMetrics);
   }
 

@@ -1,24 +1,27 @@
 /**
- * A batch run's training data: the archive's Parquet parts of the window's days, read one part
- * at a time record batch by record batch, then the `rt_user_interactions` rows of the window
- * (the last hours, not all archived yet; rows already archived but not yet deleted are met
- * twice and kept once) — deduplicated by event id and weighted per event type by the shared
- * event contract. The result is one COO with times over fresh id maps.
+ * A batch run's training data: the archive's Parquet parts of the window's days, decoded on
+ * reader threads (one per core, src/batch/archive-part.ts) while this thread merges them in
+ * key order, then the `rt_user_interactions` rows of the window (the last hours, not all
+ * archived yet; rows already archived but not yet deleted are met twice and kept once) —
+ * deduplicated by event id and weighted per event type by the shared event contract. The
+ * result is one COO with times over fresh id maps.
  *
  * Explicit models learn ratings, so only `rating` events with a value count there (as in the
  * speed layer's fold-in); implicit ones count every event at its type's weight × value.
  */
-import * as arrow from 'apache-arrow';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
 import { dayOf } from '../data/archive-format.js';
-import { BytesInterner, HashSet64 } from '../data/byte-keys.js';
-import { DataError } from '../data/errors.js';
+import { fingerprint, HashSet64 } from '../data/byte-keys.js';
 import { IdMap } from '../data/ids.js';
 import type { Coo } from '../data/matrix.js';
-import { decodeParquet } from '../data/parquet-loader.js';
-import { EVENT_TYPES, type EventWeights, eventWeight, isEventType } from '../events/index.js';
+import { EVENT_TYPES, type EventWeights, eventWeight } from '../events/index.js';
 import type { AlsMode } from '../model/params.js';
 import type { Stores } from '../stores/index.js';
 import { listArchive } from './archive.js';
+import type { DecodedPart } from './archive-part.js';
+
+const READER = new URL('../../workers/archive-reader.js', import.meta.url);
 
 export interface TrainingDataOptions {
   /** Oldest event time taken (epoch ms); null: everything. */
@@ -27,6 +30,8 @@ export interface TrainingDataOptions {
   weights: EventWeights;
   /** After each archive part: parts read so far and in all. */
   onPart?: (done: number, total: number) => void;
+  /** Reader threads (default: one per core). */
+  threads?: number;
 }
 
 export interface TrainingData {
@@ -50,12 +55,33 @@ export async function readTrainingData(
 ): Promise<TrainingData> {
   const acc = new Accumulator(opts);
   const keys = await listArchive(stores.objects, opts.fromMs === null ? {} : { fromDay: dayOf(opts.fromMs) });
+  const threads = opts.threads ?? availableParallelism();
+  const readers = new Piscina({ filename: READER.href, minThreads: threads, maxThreads: threads });
+  const decode = async (key: string): Promise<DecodedPart> =>
+    readers.run({ bytes: await stores.objects.get(key), key });
   let parts = 0;
-  for (const key of keys) {
-    const table = await decodeParquet(await stores.objects.get(key), key);
-    acc.addTable(table, key);
-    parts++;
-    opts.onPart?.(parts, keys.length);
+  try {
+    // Parts decode ahead (one per reader, plus one being fetched); merged in key order.
+    const ahead: Promise<DecodedPart>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (next < keys.length && ahead.length <= threads) {
+        const part = decode(keys[next++]!);
+        part.catch(() => undefined); // awaited in order below; one failing first leaves the rest unawaited
+        ahead.push(part);
+      }
+    };
+    fill();
+    while (ahead.length > 0) {
+      const part = await ahead.shift()!;
+      fill();
+      acc.addPart(part);
+      parts++;
+      opts.onPart?.(parts, keys.length);
+    }
+  } finally {
+    // Parts still decoding after a failure are dropped with the threads.
+    await readers.destroy();
   }
   const archived = acc.rows;
   await readRecent(stores.db, opts.fromMs, acc);
@@ -92,27 +118,24 @@ async function readRecent(db: Stores['db'], fromMs: number | null, acc: Accumula
         ORDER BY event_id LIMIT ${RT_PAGE}`,
       [after, fromMs],
     );
-    for (const r of rows) {
-      const id = encoder.encode(r.event_id);
-      acc.addOne(id, r.user_id, r.item_id, r.type, r.value, Math.round(r.ts));
-    }
+    for (const r of rows) acc.addOne(r.event_id, r.user_id, r.item_id, r.type, r.value, Math.round(r.ts));
     if (rows.length < RT_PAGE) return;
     after = rows[rows.length - 1]!.event_id;
   }
 }
 
-/** Growing column arrays, the id maps and the event-id set. */
+/** Growing column arrays, the id maps and the event-id sets. */
 class Accumulator {
   /**
    * Event ids seen, one set per UTC day of the event: copies of an event share its time, so
    * they meet in the same day's set, and a day's set is small enough to stay in cache while
-   * its partition is read (one set of 20M ids is mostly cache misses).
+   * its partition is merged (one set of 20M ids is mostly cache misses).
    */
   private readonly seenByDay = new Map<number, HashSet64>();
   private seenDay = Number.NaN;
   private seen = new HashSet64();
-  private readonly users = new BytesInterner();
-  private readonly items = new BytesInterner();
+  private readonly users = new IdMap();
+  private readonly items = new IdMap();
   private readonly typeWeight: Float32Array;
   private readonly explicit: boolean;
   private readonly fromMs: number;
@@ -120,6 +143,7 @@ class Accumulator {
   private i = new Int32Array(1 << 16);
   private v = new Float32Array(1 << 16);
   private t = new Float64Array(1 << 16);
+  private readonly id = new Int32Array(2);
   rows = 0;
   duplicates = 0;
   ignored = 0;
@@ -130,41 +154,25 @@ class Accumulator {
     this.typeWeight = Float32Array.from(EVENT_TYPES, (type) => eventWeight(type, 1, opts.weights));
   }
 
-  addTable(table: arrow.Table, file: string): void {
-    const col = (name: string) => {
-      const i = table.schema.fields.findIndex((f) => f.name === name);
-      if (i < 0) throw new DataError(file, undefined, `not an archive part: no column "${name}"`);
-      return i;
-    };
-    const [eid, uid, iid, typ, val, ts] = ['event_id', 'user_id', 'item_id', 'type', 'value', 'ts'].map(col);
-    const types = new BytesInterner();
-    let typeCode: Int32Array = new Int32Array(0);
-    let rowBase = 0;
-    for (const batch of table.batches) {
-      const n = batch.numRows;
-      const ev = utf8(batch.getChildAt(eid!)!.data[0]!, file, 'event_id');
-      const us = codes(batch.getChildAt(uid!)!.data[0]!, this.users, file, 'user_id', rowBase);
-      const it = codes(batch.getChildAt(iid!)!.data[0]!, this.items, file, 'item_id', rowBase);
-      const ty = codes(batch.getChildAt(typ!)!.data[0]!, types, file, 'type', rowBase);
-      if (types.size > typeCode.length) typeCode = typeCodes(types, file);
-      const value = batch.getChildAt(val!)!.data[0]!;
-      const time = millis(batch.getChildAt(ts!)!.data[0]!, file);
-      for (let r = 0; r < n; r++) {
-        if (time[r]! < this.fromMs) continue;
-        if (!this.seenOn(time[r]!).add(ev.bytes, ev.offsets[r]!, ev.offsets[r + 1]!)) {
-          this.duplicates++;
-          continue;
-        }
-        const x = value.getValid(r) ? (value.values[r] as number) : Number.NaN;
-        this.push(us[r]!, it[r]!, typeCode[ty[r]!]!, x, time[r]!);
+  addPart(p: DecodedPart): void {
+    const user = Int32Array.from(p.users, (s) => this.users.add(s));
+    const item = Int32Array.from(p.items, (s) => this.items.add(s));
+    for (let r = 0; r < p.rows; r++) {
+      const ts = p.ts[r]!;
+      if (ts < this.fromMs) continue;
+      if (!this.seenOn(ts).addPair(p.id[2 * r]!, p.id[2 * r + 1]!)) {
+        this.duplicates++;
+        continue;
       }
-      rowBase += n;
+      this.push(user[p.user[r]!]!, item[p.item[r]!]!, p.type[r]!, p.value[r]!, ts);
     }
   }
 
-  addOne(eventId: Uint8Array, user: string, item: string, type: string, value: number | null, ts: number) {
+  addOne(eventId: string, user: string, item: string, type: string, value: number | null, ts: number) {
     if (ts < this.fromMs) return;
-    if (!this.seenOn(ts).add(eventId, 0, eventId.length)) {
+    const bytes = encoder.encode(eventId);
+    fingerprint(bytes, 0, bytes.length, this.id, 0);
+    if (!this.seenOn(ts).addPair(this.id[0]!, this.id[1]!)) {
       this.duplicates++;
       return;
     }
@@ -173,15 +181,7 @@ class Accumulator {
       this.ignored++;
       return;
     }
-    const ub = encoder.encode(user);
-    const ib = encoder.encode(item);
-    this.push(
-      this.users.code(ub, 0, ub.length),
-      this.items.code(ib, 0, ib.length),
-      code,
-      value ?? Number.NaN,
-      ts,
-    );
+    this.push(this.users.add(user), this.items.add(item), code, value ?? Number.NaN, ts);
   }
 
   private seenOn(ts: number): HashSet64 {
@@ -237,71 +237,12 @@ class Accumulator {
   finish(): Coo & { ts: Float64Array } {
     const n = this.rows;
     return {
-      userIds: IdMap.fromJSON(this.users.strings),
-      itemIds: IdMap.fromJSON(this.items.strings),
+      userIds: this.users,
+      itemIds: this.items,
       rows: this.u.slice(0, n),
       cols: this.i.slice(0, n),
       values: this.v.slice(0, n),
       ts: this.t.slice(0, n),
     };
   }
-}
-
-/** The raw bytes and offsets of a UTF-8 column (no nulls allowed). */
-function utf8(data: arrow.Data, file: string, name: string): { bytes: Uint8Array; offsets: Int32Array } {
-  if (!arrow.DataType.isUtf8(data.type))
-    throw new DataError(file, undefined, `column ${name} is not a string column`);
-  if (data.nullCount > 0) throw new DataError(file, undefined, `column ${name} has nulls`);
-  return { bytes: data.values as Uint8Array, offsets: data.valueOffsets as Int32Array };
-}
-
-/** Codes per row of a string column (plain or dictionary-encoded) in `interner`. */
-function codes(
-  data: arrow.Data,
-  interner: BytesInterner,
-  file: string,
-  name: string,
-  rowBase: number,
-): Int32Array {
-  const out = new Int32Array(data.length);
-  if (arrow.DataType.isDictionary(data.type)) {
-    const dict = data.dictionary!.data[0]!;
-    const map = codes(dict, interner, file, name, rowBase);
-    for (let r = 0; r < data.length; r++) {
-      if (!data.getValid(r)) throw new DataError(file, undefined, `null ${name}`, { row: rowBase + r + 1 });
-      out[r] = map[Number(data.values[r])]!;
-    }
-    return out;
-  }
-  const { bytes, offsets } = utf8(data, file, name);
-  for (let r = 0; r < data.length; r++) {
-    const a = offsets[r]!;
-    const b = offsets[r + 1]!;
-    if (a === b) throw new DataError(file, undefined, `empty ${name}`, { row: rowBase + r + 1 });
-    out[r] = interner.code(bytes, a, b);
-  }
-  return out;
-}
-
-/** The event-type index of each interned type name (a file may hold only some types). */
-function typeCodes(types: BytesInterner, file: string): Int32Array {
-  return Int32Array.from(types.strings, (name) => {
-    if (!isEventType(name)) throw new DataError(file, undefined, `unknown event type "${name}"`);
-    return EVENT_TYPES.indexOf(name);
-  });
-}
-
-/** Epoch ms per row of a timestamp column (any unit). */
-function millis(data: arrow.Data, file: string): Float64Array {
-  if (!arrow.DataType.isTimestamp(data.type))
-    throw new DataError(file, undefined, 'column ts is not a timestamp');
-  if (data.nullCount > 0) throw new DataError(file, undefined, 'column ts has nulls');
-  const unit = (data.type as arrow.Timestamp).unit;
-  const scale = [1000, 1, 1e-3, 1e-6][unit]!; // SECOND, MILLISECOND, MICROSECOND, NANOSECOND
-  const out = new Float64Array(data.length);
-  const raw = data.values as BigInt64Array | Int32Array;
-  if (raw instanceof BigInt64Array) for (let r = 0; r < out.length; r++) out[r] = Number(raw[r]!) * scale;
-  else
-    for (let r = 0; r < out.length; r++) out[r] = (raw[2 * r + 1]! * 2 ** 32 + (raw[2 * r]! >>> 0)) * scale;
-  return out;
 }

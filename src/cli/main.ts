@@ -4,6 +4,7 @@ import { envSetting } from '../config/index.js';
 import { batchCommand } from './batch.js';
 import { demoDataCommand } from './demo-data.js';
 import { CliError } from './errors.js';
+import { importCommand } from './import.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
 import { schedulerCommand } from './scheduler.js';
@@ -26,6 +27,7 @@ program.addCommand(streamCommand());
 program.addCommand(demoDataCommand());
 program.addCommand(batchCommand());
 program.addCommand(schedulerCommand());
+program.addCommand(importCommand());
 
 try {
   await program.parseAsync(process.argv);

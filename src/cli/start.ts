@@ -37,7 +37,7 @@ export function startCommand(): Command {
         prepare: async ({ stores, models, runBatch }) => {
           if (opts.importMovielens) {
             const r = await importMovieLens(stores, opts.importMovielens);
-            logger.info(r, r.skipped ? 'MovieLens already imported' : 'MovieLens imported');
+            logger.info(r, r.already_imported ? 'MovieLens already imported' : 'MovieLens imported');
           }
           if (models.current()) return;
           // The first model: a failed run (no data yet, say) leaves popular items until one succeeds.

@@ -82,7 +82,7 @@ export function trainCommand(): Command {
     )
     .option(
       '--lambda <l>',
-      'regularisation (default 0.8 explicit, 0.01 implicit)',
+      'regularisation (default 0.8 explicit, 15 implicit)',
       numberOption('lambda', { min: 0 }),
     )
     .option(
@@ -97,7 +97,7 @@ export function trainCommand(): Command {
     )
     .option(
       '--alpha <a>',
-      'implicit confidence scale: c = 1 + alpha·value (default 40)',
+      'implicit confidence scale: c = 1 + alpha·value (default 1)',
       numberOption('alpha', { min: 0 }),
     )
     .option(

@@ -60,16 +60,36 @@ export interface ArchiveColumns {
   ts: ArrayLike<number>;
 }
 
-export function archiveRowCount(cols: ArchiveColumns): number {
-  const n = cols.eventId.length;
-  for (const [name, c] of Object.entries(cols) as [string, ArrayLike<unknown>][]) {
-    if (c.length !== n) throw new RangeError(`archive column ${name} has ${c.length} rows, event_id ${n}`);
+/** A string column already in UTF-8: row i is bytes[offsets[i], offsets[i + 1]). */
+export interface Utf8Column {
+  offsets: Int32Array;
+  bytes: Uint8Array;
+}
+
+/**
+ * ArchiveColumns whose string columns may come already encoded (imports build them from
+ * interned ids without a string per row).
+ */
+export type EncodedArchiveColumns = {
+  [K in 'eventId' | 'userId' | 'itemId' | 'type']: readonly string[] | Utf8Column;
+} & Pick<ArchiveColumns, 'value' | 'ts'>;
+
+const rowsOf = (c: ArrayLike<unknown> | Utf8Column): number =>
+  'offsets' in c ? c.offsets.length - 1 : c.length;
+
+export function archiveRowCount(cols: EncodedArchiveColumns): number {
+  const n = rowsOf(cols.eventId);
+  for (const [name, c] of Object.entries(cols) as [string, ArrayLike<unknown> | Utf8Column][]) {
+    if (rowsOf(c) !== n) throw new RangeError(`archive column ${name} has ${rowsOf(c)} rows, event_id ${n}`);
   }
   return n;
 }
 
-/** The columns as one Arrow table with ARCHIVE_SCHEMA (one record batch). */
-export function archiveTableFromColumns(cols: ArchiveColumns): arrow.Table {
+/**
+ * The columns as one Arrow table with ARCHIVE_SCHEMA (one record batch). A null value — or NaN,
+ * which no event's value can be — is stored as null.
+ */
+export function archiveTableFromColumns(cols: EncodedArchiveColumns): arrow.Table {
   const n = archiveRowCount(cols);
   const values = new Float32Array(n);
   const validity = new Uint8Array((n + 7) >> 3);
@@ -77,7 +97,7 @@ export function archiveTableFromColumns(cols: ArchiveColumns): arrow.Table {
   const ts = new BigInt64Array(n);
   for (let i = 0; i < n; i++) {
     const v = cols.value[i];
-    if (v === null || v === undefined) nulls++;
+    if (v === null || v === undefined || Number.isNaN(v)) nulls++;
     else {
       values[i] = v;
       validity[i >> 3]! |= 1 << (i & 7);
@@ -117,8 +137,18 @@ export function archiveTableFromColumns(cols: ArchiveColumns): arrow.Table {
   return new arrow.Table([new arrow.RecordBatch(ARCHIVE_SCHEMA, struct)]);
 }
 
-/** A Utf8 column straight from strings: one pass for the byte length, one to write. */
-function utf8Data(type: arrow.Utf8, strings: readonly string[]): arrow.Data<arrow.Utf8> {
+/** A Utf8 column straight from strings (one pass for the byte length, one to write) or bytes. */
+function utf8Data(type: arrow.Utf8, strings: readonly string[] | Utf8Column): arrow.Data<arrow.Utf8> {
+  if ('offsets' in strings) {
+    const { offsets, bytes } = strings;
+    return arrow.makeData({
+      type,
+      length: offsets.length - 1,
+      nullCount: 0,
+      valueOffsets: offsets,
+      data: bytes,
+    });
+  }
   const n = strings.length;
   let bytes = 0;
   for (let i = 0; i < n; i++) {
@@ -138,7 +168,7 @@ function utf8Data(type: arrow.Utf8, strings: readonly string[]): arrow.Data<arro
 }
 
 /** One part as Parquet bytes. */
-export function encodeArchivePart(cols: ArchiveColumns): Promise<Uint8Array> {
+export function encodeArchivePart(cols: EncodedArchiveColumns): Promise<Uint8Array> {
   return encodeParquet(archiveTableFromColumns(cols));
 }
 

@@ -98,18 +98,12 @@ export class HashSet64 {
 
   /** Adds bytes[from, to); false when it was there already. */
   add(bytes: Uint8Array, from: number, to: number): boolean {
-    // FNV-1a and a multiply-rotate hash in one pass over the bytes.
-    let a = 0x811c9dc5 | 0;
-    let b = 0x9747b28c ^ (to - from);
-    for (let i = from; i < to; i++) {
-      const x = bytes[i]!;
-      a = Math.imul(a ^ x, 0x01000193);
-      b = Math.imul(b ^ x, 0x5bd1e995);
-      b ^= b >>> 15;
-    }
-    b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-    b ^= b >>> 16;
-    if (a === 0 && b === 0) b = 1;
+    fingerprint(bytes, from, to, scratch, 0);
+    return this.addPair(scratch[0]!, scratch[1]!);
+  }
+
+  /** Adds a fingerprint made by `fingerprint`; false when it was there already. */
+  addPair(a: number, b: number): boolean {
     const slots = this.slots;
     const mask = (slots.length >> 1) - 1;
     for (let s = (a ^ Math.imul(b, 0x9e3779b1)) & mask; ; s = (s + 1) & mask) {
@@ -140,6 +134,28 @@ export class HashSet64 {
     }
     this.slots = slots;
   }
+}
+
+const scratch = new Int32Array(2);
+
+/**
+ * The 64-bit fingerprint of bytes[from, to) as two int32 halves into out[at], out[at + 1]:
+ * FNV-1a and a multiply-rotate hash in one pass; never (0, 0), which marks an empty slot.
+ */
+export function fingerprint(bytes: Uint8Array, from: number, to: number, out: Int32Array, at: number): void {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x9747b28c ^ (to - from);
+  for (let i = from; i < to; i++) {
+    const x = bytes[i]!;
+    a = Math.imul(a ^ x, 0x01000193);
+    b = Math.imul(b ^ x, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b ^= b >>> 16;
+  if (a === 0 && b === 0) b = 1;
+  out[at] = a;
+  out[at + 1] = b;
 }
 
 function grow<T extends Uint8Array | Uint32Array | Int32Array>(a: T, need: number): T {

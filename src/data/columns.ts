@@ -10,7 +10,7 @@
 import * as arrow from 'apache-arrow';
 import type { Fields } from './fields.js';
 
-type Typed = Int32Array | Float32Array | Float64Array;
+type Typed = Uint8Array | Int32Array | Float32Array | Float64Array;
 
 /** A typed array that grows by doubling; `view()` is the filled prefix. */
 export class Growable<T extends Typed> {

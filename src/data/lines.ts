@@ -30,11 +30,12 @@ export async function statFile(file: string): Promise<number> {
 /**
  * Call `onLine` for every line of `file` (1-based numbers; '\n' or '\r\n' endings; a BOM on
  * the first line is dropped). `onLine` may throw to stop; the file is closed either way.
+ * `onChunk` hears the bytes read so far after each chunk's lines (for a progress bar).
  */
 export async function forEachLine(
   file: string,
   onLine: LineHandler,
-  opts: { encoding?: 'utf8' | 'latin1' } = {},
+  opts: { encoding?: 'utf8' | 'latin1'; onChunk?: (bytesRead: number) => void } = {},
 ): Promise<number> {
   await statFile(file);
   const latin1 = opts.encoding === 'latin1';
@@ -44,10 +45,12 @@ export async function forEachLine(
   let carry = '';
   let lineNo = 0;
   let first = true;
+  let total = 0;
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
       const eof = bytesRead === 0;
+      total += bytesRead;
       let text = eof
         ? carry + (latin1 ? '' : decoder.decode())
         : carry +
@@ -66,6 +69,7 @@ export async function forEachLine(
         onLine(text, start, end, ++lineNo);
         start = nl + 1;
       }
+      opts.onChunk?.(total);
       if (eof) {
         if (start < text.length) {
           const end = text.charCodeAt(text.length - 1) === 13 ? text.length - 1 : text.length;

@@ -8,6 +8,7 @@
  * rating, timestamp) load, with string or integer ids and any numeric value column; the
  * result is normalised into the same table every loader returns.
  */
+import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
 import {
@@ -50,6 +51,63 @@ export async function decodeParquet(bytes: Uint8Array, label: string): Promise<a
   }
   // intoIPCStream consumes (frees) the wasm-side table; the bytes are copied out to JS.
   return arrow.tableFromIPC(wasmTable.intoIPCStream());
+}
+
+/** A Parquet file read a record batch at a time (imports of files larger than memory wants). */
+export interface ParquetBatches {
+  schema: arrow.Schema;
+  numRows: number;
+  /** The rows, `columns` only, in record batches of at most `batchRows`, in file order. */
+  batches(columns: readonly string[], batchRows?: number): AsyncGenerator<arrow.RecordBatch>;
+  close(): void;
+}
+
+/** Opens `file` for reading in record batches (DataError when it is not Parquet). */
+export async function openParquetBatches(file: string): Promise<ParquetBatches> {
+  await statFile(file);
+  const pq = await loadParquetWasm();
+  let pf: import('parquet-wasm').ParquetFile;
+  let schema: arrow.Schema;
+  let numRows: number;
+  try {
+    pf = await pq.ParquetFile.fromFile(await openAsBlob(file));
+    schema = arrow.tableFromIPC(pf.schema().intoIPCStream()).schema;
+    numRows = pf.metadata().fileMetadata().numRows();
+  } catch (err) {
+    throw new DataError(file, undefined, `not a readable Parquet file (${errorText(err)})`, { cause: err });
+  }
+  return {
+    schema,
+    numRows,
+    async *batches(columns, batchRows = 65_536) {
+      let stream: ReadableStream;
+      try {
+        stream = await pf.stream({ columns: [...columns], batchSize: batchRows });
+      } catch (err) {
+        throw new DataError(file, undefined, `not a readable Parquet file (${errorText(err)})`, {
+          cause: err,
+        });
+      }
+      const reader = stream.getReader();
+      try {
+        for (;;) {
+          let next: ReadableStreamReadResult<import('parquet-wasm').RecordBatch>;
+          try {
+            next = await reader.read();
+          } catch (err) {
+            throw new DataError(file, undefined, `not a readable Parquet file (${errorText(err)})`, {
+              cause: err,
+            });
+          }
+          if (next.done) return;
+          yield* arrow.tableFromIPC(next.value.intoIPCStream()).batches;
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    },
+    close: () => pf.free(),
+  };
 }
 
 /** Encode an apache-arrow Table as Parquet (zstd), e.g. an archive partition. */
@@ -140,7 +198,7 @@ function interactionsFromParquet(table: arrow.Table, file: string): arrow.Table 
  * Row → number (or null) for a numeric column. Float32/Float64 and ≤32-bit ints read the
  * typed array directly; int64 goes through Number(); half floats through Arrow's getter.
  */
-function numericReader(data: arrow.Data): (i: number) => number | null {
+export function numericReader(data: arrow.Data): (i: number) => number | null {
   const t = data.type;
   const direct =
     (arrow.DataType.isFloat(t) && t.precision !== arrow.Precision.HALF) || arrow.DataType.isInt(t);

@@ -60,7 +60,7 @@ function movielensLayout(delim: string): Layout {
 }
 
 /** Pick the CSV delimiter from the header line: the most frequent of ',', tab and ';'. */
-function sniffDelimiter(header: string): string {
+export function sniffDelimiter(header: string): string {
   let best = ',';
   let bestCount = 0;
   for (const d of [',', '\t', ';']) {

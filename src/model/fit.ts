@@ -26,6 +26,8 @@ export interface FitOptions {
   computeLoss?: boolean;
   onIteration?: (iteration: number, seconds: number, loss: number | null) => void;
   version?: string;
+  /** Start the items where this model (same factors) has them: see TrainOptions.warmItems. */
+  warmStart?: AlsModel;
 }
 
 export interface FitResult {
@@ -43,7 +45,7 @@ export async function fitAls(data: Interactions, params: AlsParams, opts: FitOpt
       values: data.values,
     },
     params,
-    opts,
+    { ...opts, warmItems: opts.warmStart ? warmItems(opts.warmStart, data.itemIds) : undefined },
   );
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
@@ -95,4 +97,12 @@ export function newModelVersion(now = new Date()): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomUUID().slice(0, 8)}`;
+}
+
+function warmItems(
+  from: AlsModel,
+  items: IdMap,
+): { index: Int32Array; factors: Float32Array; bias: Float32Array } {
+  const index = Int32Array.from(items.ids(), (id) => from.itemIdx(id) ?? -1);
+  return { index, factors: from.itemFactors, bias: from.itemBias };
 }

@@ -29,6 +29,11 @@ export interface TrainOptions {
   /** Compute the training loss after each iteration (costs one pass over the data). */
   computeLoss?: boolean;
   onIteration?: (iteration: number, seconds: number, loss: number | null) => void;
+  /**
+   * A warm start: item i begins at row index[i] of these factors (and biases) instead of at
+   * random (−1: random), e.g. a model trained on most of the same data.
+   */
+  warmItems?: { index: Int32Array; factors: Float32Array; bias: Float32Array };
 }
 
 export interface TrainedFactors {
@@ -115,6 +120,15 @@ export async function trainAls(
     for (let i = 0; i < itemFactors.length; i++) itemFactors[i] = rng.next() * 0.01;
   } else {
     rng.fillNormal(itemFactors, 0.1);
+  }
+  const warm = opts.warmItems;
+  if (warm) {
+    for (let i = 0; i < nItems; i++) {
+      const from = warm.index[i]!;
+      if (from < 0) continue;
+      itemFactors.set(warm.factors.subarray(from * f, from * f + f), i * f);
+      itemBias[i] = warm.bias[from] ?? 0;
+    }
   }
   const gram = arena.f32(f * f);
   const userReg = rowPenalties(userItems.indptr, params.lambda, params.regExponent, arena);

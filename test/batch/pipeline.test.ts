@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { listArchive } from '../../src/batch/archive.js';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
-import { type BatchSettings, type RunOutcome, startBatchRun } from '../../src/batch/pipeline.js';
+import { type BatchSettings, PHASES, type RunOutcome, startBatchRun } from '../../src/batch/pipeline.js';
 import { batchDeps } from '../../src/cli/batch-deps.js';
 import { ComputePool } from '../../src/compute/pool.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -66,15 +66,7 @@ describe('batch pipeline (embedded)', () => {
     first = await run();
     assert.equal(first.status, 'succeeded', first.error);
     assert.equal(first.published, true);
-    assert.deepEqual(Object.keys(first.phases), [
-      'read',
-      'train',
-      'evaluate',
-      'refit',
-      'save',
-      'precompute',
-      'activate',
-    ]);
+    assert.deepEqual(Object.keys(first.phases), PHASES);
     const data = first.metrics.data as Record<string, number>;
     assert.equal(data.interactions, ml.ratings);
     assert.equal(data.duplicates, 0);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { importMovieLens } from '../../src/batch/import-movielens.js';
+import { PHASES } from '../../src/batch/pipeline.js';
 import { repoRoot, syntheticMovieLens, tempDir } from '../helpers.js';
 import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
 
@@ -50,15 +51,7 @@ describe('recsys batch run', () => {
     assert.deepEqual(Object.keys(o), ['run_id', 'status', 'model_version', 'published', 'phases', 'metrics']);
     assert.equal(o.status, 'succeeded');
     assert.equal(o.published, true);
-    assert.deepEqual(Object.keys(o.phases), [
-      'read',
-      'train',
-      'evaluate',
-      'refit',
-      'save',
-      'precompute',
-      'activate',
-    ]);
+    assert.deepEqual(Object.keys(o.phases), PHASES);
     assert.ok(Object.values(o.phases).every((s) => typeof s === 'number' && s >= 0));
     assert.equal(o.metrics.precomputed, 120);
   });

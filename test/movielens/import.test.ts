@@ -32,16 +32,19 @@ describe('MovieLens 100K import and training run (embedded)', () => {
   });
 
   it('imports 1682 items, 943 users and 100000 ratings into 1997-98 day partitions', async () => {
-    const r = await importMovieLens(stores, dir);
-    assert.deepEqual({ ...r }, { items: 1682, users: 943, ratings: 100000, skipped: false });
+    const { items, users, rows, already_imported } = await importMovieLens(stores, dir);
+    assert.deepEqual(
+      { items, users, rows, already_imported },
+      { items: 1682, users: 943, rows: 100000, already_imported: false },
+    );
     const title = await stores.db.query<{ title: string; category: string }>(
       `SELECT title, category FROM items WHERE item_id = '1'`,
     );
     assert.deepEqual({ ...title.rows[0] }, { title: 'Toy Story (1995)', category: 'Animation' });
     const parts = await listArchive(stores.objects);
     assert.ok(parts.length > 100, `${parts.length} day partitions`);
-    assert.ok(parts.every((k) => /dt=199[78]-\d\d-\d\d\/part-.*\.parquet$/.test(k)));
-    assert.equal((await importMovieLens(stores, dir)).skipped, true);
+    assert.ok(parts.every((k) => /dt=199[78]-\d\d-\d\d\/import-[0-9a-f]{16}-0\.parquet$/.test(k)));
+    assert.equal((await importMovieLens(stores, dir)).already_imported, true);
   });
 
   it('a batch run on the archive holds out the latest 10 %, scores RMSE under 1.0, precomputes all 943 users', async () => {

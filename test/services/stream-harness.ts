@@ -12,7 +12,6 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import { Client as MinioClient } from 'minio';
 import { loadConfig } from '../../src/config/index.js';
 import { type EventType, encodeEvent, eventWeight, type InteractionEvent } from '../../src/events/index.js';
 import { silentLogger } from '../../src/logger.js';
@@ -25,6 +24,7 @@ import { openStores, type Stores } from '../../src/stores/index.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { categoryOf, trainModel } from '../serving/fixture.js';
 import { delay, uid, waitFor } from '../stores/support/wait.js';
+import { removeBucket } from './buckets.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 import { servicesEnv } from './serving-stores.js';
 
@@ -249,18 +249,6 @@ async function createTopics(stores: Stores, admin: Admin, topic: string): Promis
   await stores.bus.ensureTopic(topic);
   await stores.bus.ensureTopic(deadLetterTopic(topic));
   return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
-}
-
-async function removeBucket(bucket: string): Promise<void> {
-  const url = new URL(servers.s3.endpoint);
-  const client = new MinioClient({
-    endPoint: url.hostname,
-    port: Number(url.port || 80),
-    useSSL: url.protocol === 'https:',
-    accessKey: servers.s3.accessKey,
-    secretKey: servers.s3.secretKey,
-  });
-  await client.removeBucket(bucket);
 }
 
 async function spawnStream(name: string, env: Record<string, string>, out: Output): Promise<StreamProcess> {
