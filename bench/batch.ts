@@ -212,7 +212,7 @@ function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string 
       `user into PostgreSQL (user_id, model_version, item_ids text[], scores real[]). recsys (services mode, ` +
       `\`node bin/recsys.js batch run --json\`, ${THREADS} worker threads) reads from MinIO and does more: it ` +
       `trains twice (on all but the latest 10 % to evaluate on them — train, evaluate — then on the whole ` +
-      `window — refit), saves the artifact and excludes seen items from the lists; Spark (pyspark local[${THREADS}], StringIndexer, ` +
+      `window, from the candidate's item factors — refit), saves the artifact and excludes seen items from the lists; Spark (pyspark local[${THREADS}], StringIndexer, ` +
       `ALS, recommendForAllUsers, JDBC) reads the local copy and scales λ by each row's count (ALS-WR). ` +
       `Wall: from spawning the process to its exit (Node or JVM start included). Peak RSS: the process ` +
       `tree's, from /proc every 100 ms (VmHWM, and summed VmRSS for Spark's Python + JVM). Load avg: ` +
@@ -246,7 +246,7 @@ function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string 
     out.push(
       `recsys read ${fmtInt(data.archived ?? 0)} events from ${data.parts} parts after dropping ` +
         `${fmtInt(data.duplicates ?? 0)} repeated event ids (${fmtInt(data.ignored ?? 0)} ignored, ` +
-        `${fmtInt(data.recent ?? 0)} recent rows). `,
+        `${fmtInt(data.recent ?? 0)} recent rows).`,
     );
   if (spark) out.push(`Spark trained on ${fmtInt(Number(spark.measured.result.nnz))} (user, item) pairs.`);
   out.push('');
