@@ -26,10 +26,9 @@ export function startCommand(): Command {
     runServer(
       configFrom(opts, {
         mode: 'embedded',
-        // MovieLens is from 1997-98: a window of the last days would hold none of it.
-        ...(opts.importMovielens && !process.env.RECSYS_TRAIN_WINDOW_DAYS
-          ? { batch: { windowDays: 'all' as const } }
-          : {}),
+        // MovieLens is from 1997-98: a window of the last days would hold none of it, so this
+        // flag, like any flag over the environment, makes the window the whole archive.
+        ...(opts.importMovielens ? { batch: { windowDays: 'all' as const } } : {}),
       }),
       {
         ...opts,
