@@ -54,7 +54,9 @@ describe('MovieLens 100K import and training run (embedded)', () => {
     assert.equal(r.status, 'succeeded', r.error);
     const gate = r.metrics.gate as { candidate: { rmse: number; test_interactions: number } };
     assert.ok(gate.candidate.rmse < 1.0, `holdout RMSE ${gate.candidate.rmse}`);
-    assert.ok(gate.candidate.test_interactions > 5000, `${gate.candidate.test_interactions} held out`);
+    // The latest 10 % by time are mostly ratings of users who joined then (not in training):
+    // about 2800 of those 10 000 pairs have a user and item the model knows.
+    assert.ok(gate.candidate.test_interactions > 2000, `${gate.candidate.test_interactions} held out`);
     assert.equal(r.metrics.precomputed, 943);
     const recs = await stores.db.query<{ item_ids: string[] }>(
       `SELECT item_ids FROM batch_recommendations WHERE user_id = '196'`,
