@@ -5,6 +5,7 @@
  * once), the event id as a 64-bit fingerprint, the type as its index in the event contract.
  */
 import * as arrow from 'apache-arrow';
+import { checkArchiveSchema } from '../data/archive-format.js';
 import { BytesInterner, fingerprint } from '../data/byte-keys.js';
 import { DataError } from '../data/errors.js';
 import { decodeParquet } from '../data/parquet-loader.js';
@@ -26,15 +27,11 @@ export interface DecodedPart {
   id: Int32Array;
 }
 
-const COLUMNS = ['event_id', 'user_id', 'item_id', 'type', 'value', 'ts'] as const;
-
-export async function decodeArchivePart(bytes: Uint8Array, file: string): Promise<DecodedPart> {
+/** (src/data/archive-format.ts has decodeArchivePart for the rows as they are; this one is for training.) */
+export async function decodeTrainingPart(bytes: Uint8Array, file: string): Promise<DecodedPart> {
   const table = await decodeParquet(bytes, file);
-  const at = COLUMNS.map((name) => {
-    const i = table.schema.fields.findIndex((f) => f.name === name);
-    if (i < 0) throw new DataError(file, undefined, `not an archive part: no column "${name}"`);
-    return i;
-  });
+  // The archive's columns in its order: event_id, user_id, item_id, type, value, ts.
+  checkArchiveSchema(table.schema, file);
   const n = table.numRows;
   const users = new BytesInterner();
   const items = new BytesInterner();
@@ -52,7 +49,7 @@ export async function decodeArchivePart(bytes: Uint8Array, file: string): Promis
   };
   let base = 0;
   for (const batch of table.batches) {
-    const col = (k: number) => batch.getChildAt(at[k]!)!.data[0]!;
+    const col = (k: number) => batch.getChildAt(k)!.data[0]!;
     const ev = utf8(col(0), file, 'event_id');
     for (let r = 0; r < batch.numRows; r++)
       fingerprint(ev.bytes, ev.offsets[r]!, ev.offsets[r + 1]!, out.id, 2 * (base + r));

@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { dayOf } from '../data/archive-format.js';
 import { fingerprint, HashSet64 } from '../data/byte-keys.js';
+import { Growable } from '../data/columns.js';
 import { IdMap } from '../data/ids.js';
 import type { Coo } from '../data/matrix.js';
 import { EVENT_TYPES, type EventWeights, eventWeight } from '../events/index.js';
@@ -139,10 +140,10 @@ class Accumulator {
   private readonly typeWeight: Float32Array;
   private readonly explicit: boolean;
   private readonly fromMs: number;
-  private u = new Int32Array(1 << 16);
-  private i = new Int32Array(1 << 16);
-  private v = new Float32Array(1 << 16);
-  private t = new Float64Array(1 << 16);
+  private readonly u = new Growable((n) => new Int32Array(n), 1 << 16);
+  private readonly i = new Growable((n) => new Int32Array(n), 1 << 16);
+  private readonly v = new Growable((n) => new Float32Array(n), 1 << 16);
+  private readonly t = new Growable((n) => new Float64Array(n), 1 << 16);
   private readonly id = new Int32Array(2);
   rows = 0;
   duplicates = 0;
@@ -213,36 +214,21 @@ class Accumulator {
         return;
       }
     }
-    if (this.rows === this.u.length) this.grow();
-    const k = this.rows++;
-    this.u[k] = user;
-    this.i[k] = item;
-    this.v[k] = w;
-    this.t[k] = ts;
-  }
-
-  private grow(): void {
-    const n = this.u.length * 2;
-    const g = <T extends Int32Array | Float32Array | Float64Array>(a: T): T => {
-      const out = new (a.constructor as new (n: number) => T)(n);
-      out.set(a);
-      return out;
-    };
-    this.u = g(this.u);
-    this.i = g(this.i);
-    this.v = g(this.v);
-    this.t = g(this.t);
+    this.rows++;
+    this.u.push(user);
+    this.i.push(item);
+    this.v.push(w);
+    this.t.push(ts);
   }
 
   finish(): Coo & { ts: Float64Array } {
-    const n = this.rows;
     return {
       userIds: this.users,
       itemIds: this.items,
-      rows: this.u.slice(0, n),
-      cols: this.i.slice(0, n),
-      values: this.v.slice(0, n),
-      ts: this.t.slice(0, n),
+      rows: this.u.view(),
+      cols: this.i.view(),
+      values: this.v.view(),
+      ts: this.t.view(),
     };
   }
 }

@@ -6,7 +6,7 @@
  *
  * BytesInterner: distinct byte strings → dense codes 0, 1, 2… in first-seen order (open
  * addressing over a hash of the bytes; each distinct key decoded to a string once).
- * HashSet64: a set of 64-bit fingerprints (two independent 32-bit hashes of the bytes).
+ * HashSet64: a set of 64-bit fingerprints (`fingerprint`: two independent 32-bit hashes of the bytes).
  */
 
 /** FNV-1a over bytes[from, to). */
@@ -96,12 +96,6 @@ export class HashSet64 {
     return this.count;
   }
 
-  /** Adds bytes[from, to); false when it was there already. */
-  add(bytes: Uint8Array, from: number, to: number): boolean {
-    fingerprint(bytes, from, to, scratch, 0);
-    return this.addPair(scratch[0]!, scratch[1]!);
-  }
-
   /** Adds a fingerprint made by `fingerprint`; false when it was there already. */
   addPair(a: number, b: number): boolean {
     const slots = this.slots;
@@ -135,8 +129,6 @@ export class HashSet64 {
     this.slots = slots;
   }
 }
-
-const scratch = new Int32Array(2);
 
 /**
  * The 64-bit fingerprint of bytes[from, to) as two int32 halves into out[at], out[at + 1]:
