@@ -353,6 +353,23 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           },
         },
       },
+      '/dashboard/assets/{name}': {
+        get: {
+          summary:
+            "A file the dashboard page loads: uplot.min.js, uplot.min.css (uPlot, from the server's own node_modules) or one of the page's modules (main.js, …)",
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'The file',
+              content: {
+                'text/javascript': { schema: { type: 'string' } },
+                'text/css': { schema: { type: 'string' } },
+              },
+            },
+            '404': err('No such file'),
+          },
+        },
+      },
       '/v1/admin/train': {
         post: {
           summary: 'Start a batch run (read, train, evaluate, gate, precompute, activate)',

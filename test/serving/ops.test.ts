@@ -3,7 +3,9 @@
 // the server's real answers), the dashboard page, and the model registry endpoints.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -203,6 +205,7 @@ describe('ops and admin endpoints', () => {
       ['get', '/metrics'],
       ['get', '/openapi.json'],
       ['get', '/dashboard'],
+      ['get', '/dashboard/assets/{name}'],
       ['post', '/v1/admin/train'],
       ['get', '/v1/admin/models'],
       ['post', '/v1/admin/models/{version}/activate'],
@@ -216,7 +219,11 @@ describe('ops and admin endpoints', () => {
     // Every documented route exists on the server (no 404 "not_found" for it).
     for (const [method, p] of expected) {
       if (p === '/v1/stream') continue;
-      const path = p.replace('{userId}', 'u1').replace('{itemId}', 'i1').replace('{version}', 'nope');
+      const path = p
+        .replace('{userId}', 'u1')
+        .replace('{itemId}', 'i1')
+        .replace('{version}', 'nope')
+        .replace('{name}', 'main.js');
       const res = await call(f.base, method.toUpperCase(), path, method === 'post' ? {} : undefined, keyed);
       assert.ok(
         res.status !== 404 || res.body?.error?.code !== 'not_found',
@@ -225,12 +232,43 @@ describe('ops and admin endpoints', () => {
     }
   });
 
-  it('/dashboard is an HTML page reading the metrics', async () => {
+  it('/dashboard is an HTML page whose scripts and styles all come from the server', async () => {
     const r = await call(f.base, 'GET', '/dashboard');
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(r.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     assert.match(r.text, /<title>recsys dashboard<\/title>/);
-    assert.match(r.text, /fetch\('\/metrics'\)/);
+    const loaded = [...r.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(loaded.sort(), [
+      '/dashboard/assets/main.js',
+      '/dashboard/assets/uplot.min.css',
+      '/dashboard/assets/uplot.min.js',
+    ]);
+    // uPlot as installed in node_modules, byte for byte.
+    const uplot = await fetch(`${f.base}/dashboard/assets/uplot.min.js`);
+    assert.equal(uplot.status, 200);
+    assert.match(uplot.headers.get('content-type') ?? '', /^text\/javascript/);
+    const installed = readFileSync(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+    assert.ok(Buffer.from(await uplot.arrayBuffer()).equals(installed));
+    const css = await fetch(`${f.base}/dashboard/assets/uplot.min.css`);
+    assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
+    // The page's modules, and every module they import, are served (relative imports, same folder).
+    const seen = new Set<string>();
+    const queue = ['main.js'];
+    while (queue.length) {
+      const name = queue.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const m = await call(f.base, 'GET', `/dashboard/assets/${name}`);
+      assert.equal(m.status, 200, name);
+      assert.match(m.headers.get('content-type') ?? '', /^text\/javascript/);
+      assert.doesNotMatch(m.text, /sourceMappingURL/);
+      for (const [, dep] of m.text.matchAll(/^import .* from '\.\/([\w-]+\.js)';$/gm)) queue.push(dep);
+    }
+    assert.ok(seen.has('ops-panel.js') && seen.has('charts.js'), [...seen].join());
+    const missing = await call(f.base, 'GET', '/dashboard/assets/nope.js');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'not_found');
   });
 
   it('admin: list models, activate one (404 for unknown), start a batch run and follow it', async () => {
@@ -364,6 +402,10 @@ describe('ops and admin endpoints', () => {
     await at('get', '/metrics', '/metrics', 200);
     await at('get', '/openapi.json', '/openapi.json', 200);
     await at('get', '/dashboard', '/dashboard', 200);
+    const asset = '/dashboard/assets/{name}';
+    await at('get', asset, '/dashboard/assets/uplot.min.js', 200);
+    await at('get', asset, '/dashboard/assets/uplot.min.css', 200);
+    await at('get', asset, '/dashboard/assets/no-such-file.js', 404);
 
     // Admin.
     const models = '/v1/admin/models';

@@ -2,11 +2,13 @@
  * Operations endpoints, open to all: /healthz (the process answers), /readyz (stores
  * reachable and a model loaded — each probe bounded by the store timeout, bypassing the
  * circuit breakers so the answer reflects the stores now; the circuits' states alongside),
- * /metrics, /openapi.json and /dashboard.
+ * /metrics, /openapi.json and /dashboard with the files its page loads (/dashboard/assets/:name).
  */
 import { withTimeout } from '../../stores/timeout.js';
 import type { Serving } from '../context.js';
-import { DASHBOARD_HTML } from '../dashboard.js';
+import { loadDashboardAssets } from '../dashboard/assets.js';
+import { DASHBOARD_HTML } from '../dashboard/page.js';
+import { HttpError } from '../errors.js';
 import type { HttpKit } from '../http.js';
 import { openApiDocument } from '../openapi.js';
 
@@ -52,7 +54,25 @@ export function opsRoutes(kit: HttpKit, s: Serving, version: string): void {
 
   kit.get('/openapi.json', { name: 'GET /openapi.json', access: 'open' }, (ctx) => ctx.send(200, openapi));
 
+  // The page loads nothing from anywhere but this server.
+  const pageHeaders = {
+    'content-security-policy':
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    'cache-control': 'no-cache',
+  };
   kit.get('/dashboard', { name: 'GET /dashboard', access: 'open' }, (ctx) =>
-    ctx.send(200, DASHBOARD_HTML, 'text/html; charset=utf-8'),
+    ctx.send(200, DASHBOARD_HTML, 'text/html; charset=utf-8', pageHeaders),
+  );
+
+  const assets = loadDashboardAssets();
+  const assetHeaders = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
+  kit.get(
+    '/dashboard/assets/:name',
+    { name: 'GET /dashboard/assets/:name', access: 'open', params: 1 },
+    (ctx) => {
+      const asset = assets.get(ctx.params[0]);
+      if (!asset) throw new HttpError(404, 'not_found', 'no such dashboard asset');
+      ctx.send(200, asset.body, asset.contentType, assetHeaders);
+    },
   );
 }
