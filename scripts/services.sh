@@ -7,6 +7,9 @@
 #   scripts/services.sh status [postgres|redis|kafka|minio ...]   state, address and pid of each
 #   scripts/services.sh env                                        the app's env vars (eval-able)
 #   scripts/services.sh reset  [postgres|redis|kafka|minio ...]   down, then delete the data
+#   scripts/services.sh tools                                      install the services suite's other programs
+#                                                                  (chromium, for the /dashboard page test); `up`
+#                                                                  with no service named does it too
 #
 # Everything listens on 127.0.0.1 only. State (data, pid files, logs) lives in
 # ${RECSYS_SERVICES_DIR:-<repo>/.services}; downloads and builds (Maven jars, the Go build,
@@ -575,6 +578,14 @@ minio_up() {
 
 minio_down() { stop_pid minio "$MINIO_PID" minio 20; }
 
+# ---------------------------------------------------------------- tools
+# Programs the services suite drives besides the servers: Chromium (headless) renders /dashboard
+# in test/services/dashboard.test.ts.
+tools_up() {
+  ensure_pkgs chromium
+  log "chromium: $(chromium --version 2>/dev/null || echo 'installed, but does not start')"
+}
+
 # ---------------------------------------------------------------- commands
 print_env() {
   cat <<EOF
@@ -652,6 +663,7 @@ main() {
       mapfile -t svcs <<<"$svcs_list"
       mkdir -p "$CACHE"
       t_all=$(now)
+      [ $# -eq 0 ] && tools_up
       # Build MinIO in the background while the others start (the first build is long).
       minio_bg=""
       if [[ " ${svcs[*]} " == *" minio "* ]] && [ ! -x "$(minio_bin)" ] && [ -z "${MINIO_BIN:-}" ] &&
@@ -690,6 +702,10 @@ main() {
     env)
       print_env
       ;;
+    tools)
+      with_lock
+      tools_up
+      ;;
     reset)
       with_lock
       svcs_list="$(select_services "$@")"
@@ -703,7 +719,7 @@ main() {
       done
       ;;
     *)
-      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
       [ -z "$cmd" ] || [ "$cmd" = help ] || [ "$cmd" = -h ] || [ "$cmd" = --help ] || exit 2
       ;;
   esac
