@@ -45,17 +45,20 @@ export function alignedData(rows: SeriesRow[], field: ChartSpec['field'], versio
   return [times.map((t) => t / 1000), ...columns] as UPlot.AlignedData;
 }
 
-/** One chart; rebuilt when the set of versions changes, else only its data. */
+/** One chart over the report's window; rebuilt when the set of versions changes, else only its data. */
 export class Chart {
   private plot: UPlot | null = null;
   private versions = '';
+  /** The window's ends in seconds: the x axis spans the window, however few buckets have data. */
+  private span: [number, number] = [0, 1];
 
   constructor(
     private readonly spec: ChartSpec,
     private readonly host: HTMLElement,
   ) {}
 
-  render(rows: SeriesRow[]): void {
+  render(rows: SeriesRow[], from: string, to: string): void {
+    this.span = [Date.parse(from) / 1000, Date.parse(to) / 1000];
     const versions = versionsOf(rows);
     const data = alignedData(rows, this.spec.field, versions);
     const key = JSON.stringify(versions);
@@ -71,7 +74,10 @@ export class Chart {
         title: this.spec.title,
         width: this.width(),
         height: HEIGHT,
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max || 1] } },
+        scales: {
+          x: { time: true, range: () => this.span },
+          y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max || 1] },
+        },
         axes: [{}, { values: (_u, ticks) => ticks.map((t) => format(t)), size: 70 }],
         series: [
           {},

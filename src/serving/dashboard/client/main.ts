@@ -42,7 +42,7 @@ async function refreshAnalytics(): Promise<void> {
     if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
     const report = (await res.json()) as Report;
     renderAnalytics(report, el);
-    for (const chart of charts) chart.render(report.series);
+    for (const chart of charts) chart.render(report.series, report.from, report.to);
     el('range').textContent =
       `${new Date(report.from).toLocaleString()} – ${new Date(report.to).toLocaleString()}, ` +
       `by ${report.granularity}; rolled up ${report.rolled_up_at ? new Date(report.rolled_up_at).toLocaleTimeString() : 'not yet'}`;
