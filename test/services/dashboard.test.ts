@@ -144,8 +144,11 @@ describe('/dashboard in headless Chromium', () => {
     await publishModel(f.stores, v2, { activate: false });
     const activated = await call(f.base, 'POST', `/v1/admin/models/${V2}/activate`, undefined, keyed);
     assert.ok(activated.status === 200 || activated.status === 202, activated.text);
-    while ((await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).body.serving !== V2)
+    const loaded = Date.now() + 30_000;
+    while ((await call(f.base, 'GET', '/v1/admin/models', undefined, keyed)).body.serving !== V2) {
+      assert.ok(Date.now() < loaded, `${V2} did not load within 30 s`);
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const second = [];
     for (let u = 6; u < 10; u++) second.push(await serve(`u${u}`));
     assert.equal(second[0].version, V2);
