@@ -18,8 +18,8 @@
 import { analyticsReport, parseWindow, rollUp } from '../src/analytics/index.js';
 import { silentLogger } from '../src/logger.js';
 import { migrate } from '../src/stores/relational/migrate.js';
-import { openPostgres } from '../src/stores/relational/postgres.js';
 import type { RelationalStore } from '../src/stores/relational/port.js';
+import { openPostgres } from '../src/stores/relational/postgres.js';
 import { machine, median, servicesEnv, table } from './lib.js';
 
 const DB_NAME = 'recsys_bench_analytics';
