@@ -1,0 +1,261 @@
+// The Prometheus side of the Grafana dashboard, for real: `recsys serve` and `recsys stream` run as
+// processes on the real servers (a world of their own: database, bucket, topic, group), a real
+// Prometheus scrapes them every second with the job and labels of deploy/prometheus/prometheus.yml,
+// traffic goes through the HTTP API (answers, feedback, an event that the stream folds in and the
+// server pushes over WebSocket), and the analytics rollup runs. Then every PromQL expression of the
+// dashboard must be accepted and return series with numbers, the analytics gauges must agree with
+// the admin JSON API, and promtool must pass both processes' /metrics and the Prometheus configs.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { launch, type Running } from '../cli/launch.js';
+import { loadDashboard, promQueries } from '../grafana/dashboard.js';
+import { repoRoot } from '../helpers.js';
+import { API_KEY, call, keyed } from '../serving/fixture.js';
+import { connect } from '../serving/ws-client.js';
+import { waitFor } from '../stores/support/wait.js';
+import { promtool, type RunningPrometheus, type ScrapeJob, startPrometheus } from './prometheus.js';
+import { openWorld, type StreamProcess, type World } from './stream-harness.js';
+
+const DEPLOYED_CONFIG = 'deploy/prometheus/prometheus.yml';
+// Grafana's $__rate_interval, fixed for the test: longer than the whole test, so every rate()
+// sees all of the traffic.
+const RATE_INTERVAL = '10m';
+const REC_ROUTE = 'route="GET /v1/recommendations/:userId"';
+const USERS = Array.from({ length: 8 }, (_, i) => `u${i + 1}`);
+
+/** The deployed config's recsys job, its targets replaced by the test's processes (by `role` label). */
+function recsysJob(addresses: Record<string, string>): ScrapeJob {
+  const config = parse(readFileSync(path.join(repoRoot, DEPLOYED_CONFIG), 'utf8')) as {
+    scrape_configs: Array<{ job_name: string; static_configs: Array<{ labels?: Record<string, string> }> }>;
+  };
+  const job = config.scrape_configs.find((j) => j.job_name === 'recsys');
+  assert.ok(job, `${DEPLOYED_CONFIG} has no job "recsys"`);
+  return {
+    job: job.job_name,
+    targets: job.static_configs.map((s) => {
+      const role = s.labels?.role ?? '';
+      const address = addresses[role];
+      assert.ok(address, `${DEPLOYED_CONFIG}: no test process for role "${role}"`);
+      return { address, labels: s.labels };
+    }),
+  };
+}
+
+const hostPort = (url: string) => new URL(url).host;
+
+describe('the Grafana dashboard’s PromQL on a real Prometheus scraping recsys', () => {
+  let world: World;
+  let stream: StreamProcess;
+  let serve: Running;
+  let prom: RunningPrometheus;
+  /** Clicks sent as feedback on served items. */
+  let clicks = 0;
+
+  before(async () => {
+    world = await openWorld('prometheus');
+    // An offline RMSE for the active model, as an explicit batch run records it.
+    await world.stores.db.query(
+      `UPDATE models SET metrics = metrics || '{"rmse": 0.75, "mae": 0.5}' WHERE version = $1`,
+      [world.version],
+    );
+    stream = await world.startStream('stream');
+    serve = await launch(['serve', '--port', '0'], {
+      ...world.env,
+      RECSYS_API_KEYS: API_KEY,
+      RECSYS_ANALYTICS_INTERVAL_MS: '500',
+      RECSYS_LOG_LEVEL: 'warn',
+    });
+    prom = await startPrometheus([
+      recsysJob({ serve: hostPort(serve.url), stream: hostPort(stream.opsUrl) }),
+    ]);
+    // Prometheus hands new targets to its scrapers every 5 s; the traffic starts once both
+    // processes have been scraped twice, so every counter has a sample from before it.
+    await waitFor(
+      async () => {
+        const t = await prom.targets();
+        return t.length === 2 && t.every((x) => x.health === 'up');
+      },
+      'Prometheus scraping both processes',
+      30_000,
+    );
+    await waitFor(
+      async () => (await prom.query('count_over_time(up{job="recsys"}[1m]) >= 2')).length === 2,
+      'two scrapes of each process',
+      30_000,
+    );
+    clicks = await traffic();
+  });
+
+  after(async () => {
+    await prom?.stop();
+    await serve?.stop();
+    await world?.close();
+  });
+
+  /**
+   * Answers for known and unknown users (from the model, then from L0, and popular items) with
+   * feedback on them (impressions, clicks, purchases, ratings), twice: the latency histogram's
+   * series of a source appears with its first answer, so only the second round is an increase
+   * Prometheus can see. Then an event that the stream folds in and the server pushes to a
+   * WebSocket subscriber. Returns the clicks sent.
+   */
+  async function traffic(): Promise<number> {
+    const client = await connect(`${serve.url.replace('http', 'ws')}/v1/stream`);
+    const users = [...USERS, ...USERS, 'nobody-knows'];
+    let sentClicks = 0;
+    const round = async () => {
+      for (const [u, user] of users.entries()) {
+        const r = await call(serve.url, 'GET', `/v1/recommendations/${user}?k=5`);
+        assert.equal(r.status, 200, r.text);
+        const items = r.body.items as Array<{ item_id: string }>;
+        const feedback = async (action: string, position: number, value?: number) => {
+          const body = {
+            rec_id: r.body.rec_id,
+            item_id: items[position - 1]!.item_id,
+            action,
+            position,
+            value,
+          };
+          const f = await call(serve.url, 'POST', '/v1/feedback', body, keyed);
+          assert.equal(f.status, 201, f.text);
+        };
+        for (let p = 1; p <= items.length; p++) await feedback('impression', p);
+        if (u % 2 === 0) {
+          await feedback('click', 1);
+          sentClicks++;
+          if (u % 4 === 0) await feedback('purchase', 1);
+        }
+        if (u % 3 === 0) await feedback('rating', 2, 4);
+      }
+    };
+    try {
+      client.send({ subscribe: USERS[0] });
+      assert.deepEqual(await client.next(10_000), { subscribed: USERS[0] });
+      await round();
+      await waitFor(
+        async () =>
+          (await prom.query(`sum(recsys_http_request_duration_seconds_count{${REC_ROUTE}})`))[0]?.value ===
+          users.length,
+        'the first round of answers scraped',
+        30_000,
+      );
+      await round();
+      const ev = await call(
+        serve.url,
+        'POST',
+        '/v1/events',
+        { user_id: USERS[0], item_id: world.model.itemIds[3], type: 'click' },
+        keyed,
+      );
+      assert.equal(ev.status, 202, ev.text);
+      const push = (await client.next(60_000)) as { type: string; user_id: string };
+      assert.deepEqual([push.type, push.user_id], ['recommendations', USERS[0]], JSON.stringify(push));
+    } finally {
+      client.ws.close();
+    }
+    return sentClicks;
+  }
+
+  it('scrapes the analytics gauges once the rollup has folded the feedback in', async () => {
+    await waitFor(
+      async () => {
+        const [c] = await prom.query('max by (model_version) (recsys_analytics_clicks{model_version="all"})');
+        return c?.value === clicks;
+      },
+      `recsys_analytics_clicks{model_version="all"} = ${clicks} in Prometheus`,
+      60_000,
+    );
+    await waitFor(
+      async () =>
+        ((await prom.query('sum(recsys_stream_freshness_seconds_count)'))[0]?.value ?? 0) > 0 &&
+        ((await prom.query('sum(recsys_push_freshness_seconds_count)'))[0]?.value ?? 0) > 0,
+      'both freshness histograms observed in Prometheus',
+      30_000,
+    );
+  });
+
+  it('accepts every PromQL expression of the dashboard, each returning series with numbers', async () => {
+    const queries = promQueries(loadDashboard());
+    assert.ok(queries.length >= 15, `${queries.length} PromQL queries`);
+    const problems: string[] = [];
+    for (const { name, query } of queries) {
+      const expr = query.expr.replaceAll('$__rate_interval', RATE_INTERVAL);
+      const series = await prom.query(expr).catch((err: Error) => err);
+      if (series instanceof Error) problems.push(`${name}: ${series.message}`);
+      else if (series.length === 0) problems.push(`${name}: no series for ${expr}`);
+      else if (series.some((s) => !Number.isFinite(s.value)))
+        problems.push(`${name}: ${expr} = ${JSON.stringify(series)}`);
+    }
+    assert.deepEqual(problems, [], prom.tail());
+  });
+
+  it('shows in Prometheus the numbers the admin JSON API reports for the same window', async () => {
+    const api = await call(serve.url, 'GET', '/v1/admin/metrics', undefined, keyed);
+    assert.equal(api.status, 200, api.text);
+    const one = async (expr: string) => {
+      const series = await prom.query(expr);
+      assert.equal(series.length, 1, `${expr}: ${JSON.stringify(series)}`);
+      return series[0]!.value;
+    };
+    const close = (a: number, b: number, what: string) =>
+      assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
+    close(await one('max by (model_version) (recsys_ctr{model_version="all"})'), api.body.ctr.value, 'CTR');
+    close(
+      await one('max by (model_version) (recsys_conversion_rate{model_version="all"})'),
+      api.body.conversions.value,
+      'conversion rate',
+    );
+    close(
+      await one('max by (model_version) (recsys_catalog_coverage{model_version="all"})'),
+      api.body.coverage.value,
+      'coverage',
+    );
+    close(
+      await one('max by (model_version) (recsys_rmse{kind="online", model_version="all"})'),
+      api.body.rmse.online.value,
+      'online RMSE',
+    );
+    close(
+      await one(`max by (model_version) (recsys_rmse{kind="offline", model_version="${world.version}"})`),
+      0.75,
+      'offline RMSE',
+    );
+    assert.equal(api.body.ctr.clicks, clicks);
+    const answers = await prom.query('max by (source) (recsys_analytics_answers)');
+    assert.deepEqual(
+      Object.fromEntries(answers.map((s) => [s.metric.source, s.value])),
+      Object.fromEntries(
+        (api.body.answers.by_source as Array<{ source: string; answers: number }>).map((s) => [
+          s.source,
+          s.answers,
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      (await prom.query('sum by (role) (up{job="recsys"})')).map((s) => [s.metric.role, s.value]).sort(),
+      [
+        ['serve', 1],
+        ['stream', 1],
+      ],
+    );
+  });
+
+  it('passes promtool check metrics on the /metrics of both processes', async () => {
+    for (const url of [`${serve.url}/metrics`, `${stream.opsUrl}/metrics`]) {
+      const text = await (await fetch(url)).text();
+      assert.match(text, /_bucket\{/, `${url}: histograms with observations`);
+      const { code, output } = await promtool(['check', 'metrics'], text);
+      assert.equal(code, 0, `promtool check metrics on ${url}:\n${output}`);
+    }
+  });
+
+  it('passes promtool check config on the deployed Prometheus config and the test’s', async () => {
+    for (const file of [path.join(repoRoot, DEPLOYED_CONFIG), prom.configFile]) {
+      const { code, output } = await promtool(['check', 'config', file]);
+      assert.equal(code, 0, `promtool check config ${file}:\n${output}`);
+    }
+  });
+});
