@@ -326,6 +326,20 @@ export const SCHEMA = {
       description: 'pause before the first retry; each further one waits twice as long',
     }),
   },
+  analytics: {
+    intervalMs: setting(integer(100, 86_400_000), {
+      env: 'RECSYS_ANALYTICS_INTERVAL_MS',
+      default: 10_000,
+      description:
+        'how often a serve process folds new answer logs, feedback and rating events into the hourly rollups (one process at a time) and refreshes its analytics gauges',
+    }),
+    windowHours: setting(integer(1, 24 * 366), {
+      env: 'RECSYS_ANALYTICS_WINDOW_HOURS',
+      default: 24,
+      description:
+        'the trailing window of the analytics gauges on /metrics (`recsys_ctr`, `recsys_catalog_coverage`, `recsys_rmse`, …), in whole hours',
+    }),
+  },
   compute: {
     backend: setting(oneOf(BACKEND_NAMES), {
       env: 'RECSYS_BACKEND',

@@ -1,4 +1,5 @@
 /** The parts of one running server that the route modules share (built in server.ts). */
+import type { AnalyticsJob } from '../analytics/index.js';
 import type { ServingConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ActiveModel } from '../model/active.js';
@@ -37,6 +38,8 @@ export interface Serving {
   popular: PopularItems;
   recommender: Recommender;
   recLog: RecLog;
+  /** Rolls answers and feedback up into the analytics tables and keeps the gauges current. */
+  analytics: AnalyticsJob;
   recIds: RecIds;
   /** Writes every answer that is not a cached one (the bytes last until the next answer). */
   answers: AnswerWriter;

@@ -4,6 +4,7 @@
  * contract's eventSchema).
  */
 import { EVENT_TYPES, eventSchema, MAX_ID_LENGTH } from '../events/index.js';
+import { analyticsPaths, analyticsReportSchema } from './openapi-analytics.js';
 import { anonymousSchema, eventsBodySchema, feedbackSchema, MAX_EXCLUDE, MAX_K } from './schemas.js';
 
 const json = (schema: object, description: string) => ({
@@ -70,6 +71,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
     components: {
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
       schemas: {
+        AnalyticsReport: analyticsReportSchema,
         Error: {
           type: 'object',
           required: ['error'],
@@ -345,6 +347,7 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document') },
         },
       },
+      ...analyticsPaths(json, err, keyed),
       '/dashboard': {
         get: {
           summary: 'Built-in dashboard',

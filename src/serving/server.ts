@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
+import { AnalyticsGauges, AnalyticsJob, type AnalyticsJobOptions } from '../analytics/index.js';
 import type { BackendName } from '../compute/kernels.js';
 import type { RecsysConfig } from '../config/index.js';
 import { MAX_ID_LENGTH, parseUserUpdates, USER_UPDATES_CHANNEL } from '../events/index.js';
@@ -38,6 +39,7 @@ import { RecIds } from './rec-ids.js';
 import { RecLog, type RecLogOptions } from './rec-log.js';
 import { Recommender } from './recommender.js';
 import { adminRoutes } from './routes/admin.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { eventRoutes } from './routes/events.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { itemRoutes } from './routes/items.js';
@@ -73,12 +75,18 @@ export interface ServerOptions {
   recLog?: RecLogOptions;
   /** Candidates kept per user in L1 for filtering (default 100). */
   candidates?: number;
+  /** Overrides of the analytics job's interval and gauge window (tests). */
+  analytics?: Partial<AnalyticsJobOptions>;
   /** Other roles' metrics to show on /metrics (the speed layer, when it runs in this process). */
   metrics?: Registry[];
 }
 
 export interface RunningServer {
   port: number;
+  /** The analytics job (runs on its interval; `runOnce()` for a pass now). */
+  analytics: AnalyticsJob;
+  /** Writes the queued recommendation log rows now. */
+  flushLog(): Promise<void>;
   /** Stops listening, closes connections, writes queued log rows. Leaves stores and model open. */
   close(): Promise<void>;
 }
@@ -131,6 +139,13 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     candidates: opts.candidates ?? 100,
   });
   recLog = new RecLog(logDb, metrics, logger, opts.recLog);
+  const analyticsCfg = { ...deps.config.analytics, ...opts.analytics };
+  const analytics = new AnalyticsJob(
+    stores.db,
+    new AnalyticsGauges(metrics.registry, analyticsCfg.windowHours),
+    logger,
+    analyticsCfg,
+  );
   const keys = new ApiKeys(cfg.apiKeys);
   if (!keys.enabled)
     logger.warn(
@@ -159,6 +174,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     popular,
     recommender,
     recLog,
+    analytics,
     recIds,
     answers: new AnswerWriter(recIds),
     validators: compileValidators(),
@@ -232,6 +248,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
       popular.start(opts.refresh?.popularMs ?? 10_000),
     ]);
     recLog.start();
+    analytics.start();
 
     const kit = new HttpKit({
       app,
@@ -251,6 +268,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     itemRoutes(kit, serving);
     eventRoutes(kit, serving);
     feedbackRoutes(kit, serving);
+    analyticsRoutes(kit, serving);
     adminRoutes(kit, serving);
     opsRoutes(kit, serving, packageVersion());
     stream.register('/v1/stream', kit);
@@ -260,6 +278,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     stopBackground();
     await subscription.off?.().catch(() => undefined);
     await recLog.close();
+    await analytics.close();
     throw err;
   }
 
@@ -271,6 +290,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     stopBackground();
     await subscription.off?.().catch(() => undefined);
     await recLog.close();
+    await analytics.close();
     throw new Error(`cannot listen on ${host}:${opts.port} (address in use or not available)`);
   }
   const port = uws.us_socket_local_port(token as never);
@@ -279,6 +299,8 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
   let closing: Promise<void> | null = null;
   return {
     port,
+    analytics,
+    flushLog: () => recLog?.flush() ?? Promise.resolve(),
     close() {
       closing ??= (async () => {
         uws.us_listen_socket_close(token);
@@ -286,6 +308,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
         stopBackground();
         await subscription.off?.().catch(() => undefined);
         await recLog?.close();
+        await analytics.close();
         // Keep-alive HTTP connections would otherwise stay open (and keep the process alive).
         (app as unknown as { close?: () => void }).close?.();
       })();

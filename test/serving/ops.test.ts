@@ -208,6 +208,8 @@ describe('ops and admin endpoints', () => {
       ['post', '/v1/admin/models/{version}/activate'],
       ['get', '/v1/admin/runs'],
       ['get', '/v1/admin/runs/{id}'],
+      ['get', '/v1/admin/metrics'],
+      ['get', '/dashboard/metrics.json'],
     ];
     const documented = Object.entries(r.body.paths as Record<string, Record<string, unknown>>).flatMap(
       ([p, ops]) => Object.keys(ops).map((m) => [m, p]),
@@ -393,6 +395,23 @@ describe('ops and admin endpoints', () => {
     await at('get', oneRun, `/v1/admin/runs/${started.body.run_id}`, 200, undefined, keyed);
     await at('get', oneRun, '/v1/admin/runs/no-such-run', 404, undefined, keyed);
     // 501 (no way to train) is checked in the next test, with a server that cannot train.
+    const metrics = '/v1/admin/metrics';
+    await f.server.flushLog();
+    await f.server.analytics.runOnce();
+    await at('get', metrics, metrics, 200, undefined, keyed);
+    await at(
+      'get',
+      metrics,
+      `${metrics}?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z&granularity=day`,
+      200,
+      undefined,
+      keyed,
+    );
+    await at('get', metrics, `${metrics}?from=tomorrow`, 400, undefined, keyed);
+    await at('get', metrics, metrics, 401);
+    const board = '/dashboard/metrics.json';
+    await at('get', board, board, 200);
+    await at('get', board, `${board}?granularity=week`, 400);
 
     // Rate limits: a key's bucket, and an address's when configured.
     await f.restart({ RECSYS_RATE_LIMIT: '1', RECSYS_RATE_BURST: '1', RECSYS_IP_RATE_LIMIT: '1' });

@@ -1,0 +1,210 @@
+/**
+ * One incremental rollup pass: recommendation_logs ⋈ recommendation_feedback (and `rating`
+ * events) folded into the hourly tables of migrations/0008_analytics.sql.
+ *
+ * Which rows are new: every log, feedback and rating-event row carries the id of the
+ * transaction that wrote it (`tx`). A pass takes the rows whose transaction ended since the
+ * last pass — tx in [watermark, xmin of its snapshot) — so each row is folded in exactly once
+ * however concurrent writers interleave their commits, and the watermark moves in the same
+ * transaction as the counts.
+ *
+ * Additive counts (answers, items served, latency) are added. Feedback lands in
+ * analytics_outcomes, one row per served (answer, item), merged idempotently (earliest click,
+ * latest purchase, latest rating); the hours whose outcomes changed are then recounted from
+ * it. Feedback that arrives before its answer's log row is picked up when the log row comes
+ * (new logs are joined to all their feedback), so the order they are written in does not
+ * matter. A rating event counts against the latest answer to that user, served in the 24 h
+ * before it, that held the item.
+ */
+import type { Queryable, RelationalStore } from '../stores/relational/port.js';
+
+/** Upper bounds of the latency buckets, µs; the last one catches everything. */
+export const LATENCY_BOUNDS_US = [
+  50,
+  100,
+  250,
+  500,
+  1000,
+  2500,
+  5000,
+  10_000,
+  25_000,
+  50_000,
+  100_000,
+  250_000,
+  1_000_000,
+  2 ** 31 - 1,
+];
+
+const WATERMARK = 'rollup';
+
+export interface RollupResult {
+  /** Log rows folded in. */
+  answers: number;
+  /** Outcome rows (served item × answer) created or changed by feedback and rating events. */
+  outcomes: number;
+  /** Hours recounted from their outcomes. */
+  hours: number;
+  ms: number;
+}
+
+// Rows of transactions that ended since the last pass: $1 watermark, $2 this pass's xmin.
+const isNew = (alias: string) => `${alias}.tx >= $1::xid8 AND ${alias}.tx < $2::xid8`;
+const HOUR = "date_trunc('hour', l.served_at, 'UTC')";
+const VERSION = "coalesce(l.model_version, '')";
+
+const ADD_ANSWERS = `
+  INSERT INTO analytics_answers_hourly AS a (hour, model_version, source, answers, impressions, latency_us_sum)
+  SELECT ${HOUR}, ${VERSION}, l.source, count(*), sum(cardinality(l.item_ids)), coalesce(sum(l.latency_us), 0)
+    FROM recommendation_logs l WHERE ${isNew('l')}
+   GROUP BY 1, 2, 3
+  ON CONFLICT (hour, model_version, source) DO UPDATE SET
+    answers = a.answers + excluded.answers,
+    impressions = a.impressions + excluded.impressions,
+    latency_us_sum = a.latency_us_sum + excluded.latency_us_sum`;
+
+const ADD_POSITIONS = `
+  INSERT INTO analytics_positions_hourly AS a (hour, model_version, source, position, impressions)
+  SELECT ${HOUR}, ${VERSION}, l.source, p.position, count(*)
+    FROM recommendation_logs l, generate_series(1, cardinality(l.item_ids)) AS p(position)
+   WHERE ${isNew('l')}
+   GROUP BY 1, 2, 3, 4
+  ON CONFLICT (hour, model_version, source, position) DO UPDATE SET impressions = a.impressions + excluded.impressions`;
+
+const ADD_ITEMS = `
+  INSERT INTO analytics_items_hourly AS a (hour, model_version, item_id, impressions)
+  SELECT ${HOUR}, ${VERSION}, i.item_id, count(*)
+    FROM recommendation_logs l, unnest(l.item_ids) AS i(item_id)
+   WHERE ${isNew('l')}
+   GROUP BY 1, 2, 3
+  ON CONFLICT (hour, model_version, item_id) DO UPDATE SET impressions = a.impressions + excluded.impressions`;
+
+const ADD_LATENCY = `
+  INSERT INTO analytics_latency_hourly AS a (hour, source, le_us, answers)
+  SELECT ${HOUR}, l.source, b.le_us, count(*)
+    FROM recommendation_logs l
+    CROSS JOIN LATERAL (SELECT min(le) AS le_us FROM unnest($3::int[]) AS le WHERE le >= l.latency_us) b
+   WHERE ${isNew('l')} AND l.latency_us IS NOT NULL
+   GROUP BY 1, 2, 3
+  ON CONFLICT (hour, source, le_us) DO UPDATE SET answers = a.answers + excluded.answers`;
+
+/**
+ * Merges per (answer, item) what `src` (rec_id, item_id, action, value, ts) says, for items the
+ * answer served. The predicted score is the one served, except for popular answers, whose
+ * scores are counts, not predictions of a rating.
+ */
+const mergeOutcomes = (src: string) => `
+  WITH fb AS (${src}),
+  per_item AS (
+    SELECT rec_id, item_id,
+           min(ts) FILTER (WHERE action = 'impression') AS impression_at,
+           min(ts) FILTER (WHERE action = 'click') AS clicked_at,
+           max(ts) FILTER (WHERE action = 'purchase') AS purchased_at,
+           (array_agg(value ORDER BY ts DESC) FILTER (WHERE action = 'rating' AND value IS NOT NULL))[1] AS rating,
+           max(ts) FILTER (WHERE action = 'rating' AND value IS NOT NULL) AS rated_at
+      FROM fb GROUP BY rec_id, item_id
+  )
+  INSERT INTO analytics_outcomes AS o (rec_id, item_id, hour, model_version, source, position, predicted,
+                                       impression_at, clicked_at, purchased_at, rating, rated_at)
+  SELECT p.rec_id, p.item_id, ${HOUR}, ${VERSION}, l.source, k.position,
+         CASE WHEN l.source <> 'popular' THEN l.scores[k.position] END,
+         p.impression_at, p.clicked_at, p.purchased_at, p.rating, p.rated_at
+    FROM per_item p
+    JOIN recommendation_logs l ON l.rec_id = p.rec_id
+    CROSS JOIN LATERAL (SELECT array_position(l.item_ids, p.item_id) AS position) k
+   WHERE k.position IS NOT NULL
+  ON CONFLICT (rec_id, item_id) DO UPDATE SET
+    impression_at = LEAST(o.impression_at, excluded.impression_at),
+    clicked_at = LEAST(o.clicked_at, excluded.clicked_at),
+    purchased_at = GREATEST(o.purchased_at, excluded.purchased_at),
+    rating = CASE WHEN excluded.rated_at IS NOT NULL AND (o.rated_at IS NULL OR excluded.rated_at >= o.rated_at)
+                  THEN excluded.rating ELSE o.rating END,
+    rated_at = GREATEST(o.rated_at, excluded.rated_at)
+  RETURNING hour`;
+
+// Feedback written since the last pass, and all feedback of answers logged since then.
+const FEEDBACK_OUTCOMES = mergeOutcomes(`
+    SELECT f.rec_id, f.item_id, f.action, f.value, f.ts
+      FROM recommendation_feedback f WHERE ${isNew('f')} AND f.rec_id IS NOT NULL
+    UNION ALL
+    SELECT f.rec_id, f.item_id, f.action, f.value, f.ts
+      FROM recommendation_logs l2 JOIN recommendation_feedback f ON f.rec_id = l2.rec_id
+     WHERE ${isNew('l2')}`);
+
+// Rating events written since the last pass, each against the latest answer before it that served the item.
+const RATING_EVENT_OUTCOMES = mergeOutcomes(`
+    SELECT m.rec_id, e.item_id, 'rating'::text AS action, e.value, e.ts
+      FROM rt_user_interactions e
+      CROSS JOIN LATERAL (
+        SELECT l3.rec_id FROM recommendation_logs l3
+         WHERE l3.user_id = e.user_id AND l3.served_at <= e.ts AND l3.served_at > e.ts - interval '24 hours'
+           AND e.item_id = ANY (l3.item_ids)
+         ORDER BY l3.served_at DESC LIMIT 1) m
+     WHERE e.type = 'rating' AND e.value IS NOT NULL AND ${isNew('e')}`);
+
+const RECOUNT_HOURS = `
+  INSERT INTO analytics_outcomes_hourly (hour, model_version, source, position, clicks, conversions,
+                                         viewed, viewed_clicks, ratings, sq_error, abs_error)
+  SELECT hour, model_version, source, position,
+         count(clicked_at),
+         count(*) FILTER (WHERE purchased_at >= clicked_at),
+         count(impression_at),
+         count(*) FILTER (WHERE impression_at IS NOT NULL AND clicked_at IS NOT NULL),
+         count(*) FILTER (WHERE rating IS NOT NULL AND predicted IS NOT NULL),
+         coalesce(sum((predicted - rating)::float8 ^ 2), 0),
+         coalesce(sum(abs(predicted - rating)::float8), 0)
+    FROM analytics_outcomes WHERE hour = ANY ($1::timestamptz[])
+   GROUP BY 1, 2, 3, 4`;
+
+/**
+ * Runs one pass in one transaction. Concurrent passes (several serve processes) queue on the
+ * watermark row; callers that would rather skip take a lock first (job.ts).
+ */
+export async function rollUp(db: RelationalStore): Promise<RollupResult> {
+  const started = performance.now();
+  await db.query('INSERT INTO analytics_watermarks (name) VALUES ($1) ON CONFLICT DO NOTHING', [WATERMARK]);
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ lo: string }>(
+      'SELECT tx::text AS lo FROM analytics_watermarks WHERE name = $1 FOR UPDATE',
+      [WATERMARK],
+    );
+    // After the row lock, so a pass that waited on another sees that one's watermark.
+    const hi = await tx.query<{ hi: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi');
+    const window = [rows[0].lo, hi.rows[0].hi];
+    const added = await tx.query(ADD_ANSWERS, window);
+    let answers = 0;
+    if (added.rowCount > 0) {
+      const counted = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM recommendation_logs WHERE ${isNew('recommendation_logs')}`,
+        window,
+      );
+      answers = counted.rows[0].n;
+      await tx.query(ADD_POSITIONS, window);
+      await tx.query(ADD_ITEMS, window);
+      await tx.query(ADD_LATENCY, [...window, LATENCY_BOUNDS_US]);
+    }
+    const changed = [
+      ...(await tx.query<{ hour: Date }>(FEEDBACK_OUTCOMES, window)).rows,
+      ...(await tx.query<{ hour: Date }>(RATING_EVENT_OUTCOMES, window)).rows,
+    ];
+    const hours = distinctHours(changed.map((r) => r.hour));
+    if (hours.length > 0) await recount(tx, hours);
+    await tx.query('UPDATE analytics_watermarks SET tx = $2::xid8, updated_at = now() WHERE name = $1', [
+      WATERMARK,
+      window[1],
+    ]);
+    return { answers, outcomes: changed.length, hours: hours.length, ms: performance.now() - started };
+  });
+}
+
+async function recount(tx: Queryable, hours: Date[]): Promise<void> {
+  const iso = hours.map((h) => h.toISOString());
+  await tx.query('DELETE FROM analytics_outcomes_hourly WHERE hour = ANY ($1::timestamptz[])', [iso]);
+  await tx.query(RECOUNT_HOURS, [iso]);
+}
+
+function distinctHours(hours: Date[]): Date[] {
+  const seen = new Map<number, Date>();
+  for (const h of hours) seen.set(h.getTime(), h);
+  return [...seen.values()];
+}
