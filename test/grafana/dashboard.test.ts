@@ -2,7 +2,7 @@
 // provisioned data source, a layout that fits), its queries (only the SQL macros and Grafana
 // variables the services suite can expand, gauges taken with max), and the wiring between
 // compose, the provisioning files and the dashboard folder. The queries run for real in
-// test/services/grafana-sql.test.ts and test/services/prometheus.test.ts; the types are checked
+// test/services/grafana-sql.test.ts and test/services/grafana-live.test.ts; the types are checked
 // by the compiler in test/grafana/dashboard.ts.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -1,17 +1,20 @@
-// The Prometheus side of the Grafana dashboard, for real: `recsys serve` and `recsys stream` run as
+// The Grafana dashboard against live recsys processes: `recsys serve` and `recsys stream` run as
 // processes on the real servers (a world of their own: database, bucket, topic, group), a real
 // Prometheus scrapes them every second with the job and labels of deploy/prometheus/prometheus.yml,
 // traffic goes through the HTTP API (answers, feedback, an event that the stream folds in and the
-// server pushes over WebSocket), and the analytics rollup runs. Then every PromQL expression of the
-// dashboard must be accepted and return series with numbers, the analytics gauges must agree with
-// the admin JSON API, and promtool must pass both processes' /metrics and the Prometheus configs.
+// server pushes over WebSocket), and the serve process's analytics rollup runs. Then every PromQL
+// expression of the dashboard must be accepted and return series with numbers, the gauges must
+// agree with the admin JSON API, every SQL query must find rows in the rollups the job wrote (and
+// agree with the API too), and promtool must pass both processes' /metrics and the configs.
+// (test/services/grafana-sql.test.ts checks the SQL's exact values on seeded rollups.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { launch, type Running } from '../cli/launch.js';
-import { loadDashboard, promQueries } from '../grafana/dashboard.js';
+import { loadDashboard, promQueries, sqlQueries } from '../grafana/dashboard.js';
+import { expandMacros } from '../grafana/sql-macros.js';
 import { repoRoot } from '../helpers.js';
 import { API_KEY, call, keyed } from '../serving/fixture.js';
 import { connect } from '../serving/ws-client.js';
@@ -46,7 +49,7 @@ function recsysJob(addresses: Record<string, string>): ScrapeJob {
 
 const hostPort = (url: string) => new URL(url).host;
 
-describe('the Grafana dashboard’s PromQL on a real Prometheus scraping recsys', () => {
+describe('the Grafana dashboard on live recsys processes and a real Prometheus', () => {
   let world: World;
   let stream: StreamProcess;
   let serve: Running;
@@ -250,6 +253,34 @@ describe('the Grafana dashboard’s PromQL on a real Prometheus scraping recsys'
         ['stream', 1],
       ],
     );
+  });
+
+  it('finds rows for every SQL query in the rollups the serve process wrote, as the API reports them', async () => {
+    const now = Date.now();
+    const range = { from: new Date(now - 24 * 3600_000), to: new Date(now + 3600_000) };
+    const api = await call(serve.url, 'GET', '/v1/admin/metrics', undefined, keyed);
+    assert.equal(api.status, 200, api.text);
+    const results = new Map<string, Array<Record<string, unknown>>>();
+    for (const { name, query } of sqlQueries(loadDashboard())) {
+      const { rows } = await world.stores.db.query<Record<string, unknown>>(
+        expandMacros(query.rawSql, range),
+      );
+      assert.ok(rows.length > 0, `${name}: no rows`);
+      results.set(name, rows);
+    }
+    const byKey = (rows: Array<Record<string, unknown>>, key: string, value: string) =>
+      Object.fromEntries(rows.map((r) => [String(r[key]), r[value]]));
+    assert.deepEqual(
+      byKey(results.get('CTR by position / A')!, 'position', 'CTR'),
+      byKey(api.body.ctr.by_position, 'position', 'value'),
+    );
+    assert.deepEqual(
+      byKey(results.get('CTR by source / A')!, 'source', 'CTR'),
+      byKey(api.body.ctr.by_source, 'source', 'value'),
+    );
+    assert.deepEqual(byKey(results.get('Offline RMSE per model / A')!, 'model version', 'RMSE'), {
+      [world.version]: 0.75,
+    });
   });
 
   it('passes promtool check metrics on the /metrics of both processes', async () => {
