@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real PostgreSQL, Redis, Kafka (KRaft) and MinIO on a bare Debian machine, no Docker,
-# for the "services" adapters (DESIGN.md section 2), tests and CI.
+# for the "services" adapters (DESIGN.md section 2), tests and CI. `up` also installs Prometheus
+# and promtool (Debian package prometheus), which the services suite starts itself.
 #
 #   scripts/services.sh up     [postgres|redis|kafka|minio ...]   install what is missing, start, wait
 #   scripts/services.sh down   [postgres|redis|kafka|minio ...]   stop what this script started
@@ -575,6 +576,15 @@ minio_up() {
 
 minio_down() { stop_pid minio "$MINIO_PID" minio 20; }
 
+# ---------------------------------------------------------------- tools
+# Not servers of ours: the services suite starts its own Prometheus (temp config, free port) to
+# run the Grafana dashboard's PromQL, and runs promtool on /metrics.
+tools_up() {
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    ensure_pkgs prometheus
+  fi
+}
+
 # ---------------------------------------------------------------- commands
 print_env() {
   cat <<EOF
@@ -659,6 +669,7 @@ main() {
         (minio_install) 9>&- &
         minio_bg=$!
       fi
+      tools_up
       for s in "${svcs[@]}"; do
         t0=$(now)
         if [ "$s" = minio ] && [ -n "$minio_bg" ]; then
