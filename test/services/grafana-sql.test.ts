@@ -49,11 +49,13 @@ INSERT INTO analytics_positions_hourly (hour, model_version, source, position, i
   ('${H1}', 'v1', 'l2', 1, 40), ('${H1}', 'v1', 'l2', 2, 40), ('${H1}', 'v1', 'l2', 3, 20),
   ('${H3}', 'v2', 'batch', 1, 60), ('${H3}', 'v2', 'batch', 2, 40), ('${H3}', 'v2', 'batch', 3, 40),
   ('${BEFORE}', 'v1', 'l2', 1, 1000), ('${AFTER}', 'v2', 'batch', 4, 1000);
-INSERT INTO analytics_items_hourly (hour, model_version, item_id, impressions) VALUES
-  ('${H1}', 'v1', 'i1', 1), ('${H1}', 'v1', 'i2', 1), ('${H1}', 'v1', 'i3', 1), ('${H1}', '', 'i9', 1),
-  ('${H2}', 'v1', 'i3', 1), ('${H2}', 'v1', 'i4', 1),
-  ('${H3}', 'v2', 'i1', 1), ('${H4}', 'v2', 'i5', 1),
-  ('${BEFORE}', 'v1', 'i6', 1), ('${BEFORE}', 'v1', 'i7', 1), ('${AFTER}', 'v2', 'i8', 1);
+-- Item bitmaps (bit i = the item with idx i, least significant bit first): day 1 served
+-- i1-i4 under v1 and i9 without a model, day 2 i1 and i5 under v2; '*' is every version.
+INSERT INTO analytics_items_daily (day, model_version, items) VALUES
+  ('${DAY1}', 'v1', '\\x1e'), ('${DAY1}', '', '\\x0002'), ('${DAY1}', '*', '\\x1e02'),
+  ('${DAY2}', 'v2', '\\x22'), ('${DAY2}', '*', '\\x22'),
+  ('2025-12-31T00:00:00.000Z', 'v1', '\\xc0'), ('2025-12-31T00:00:00.000Z', '*', '\\xc0'),
+  ('${AFTER}', 'v2', '\\x0001'), ('${AFTER}', '*', '\\x0001');
 INSERT INTO analytics_latency_hourly (hour, source, le_us, answers) VALUES
   ('${H1}', 'l0', 100, 5), ('${H1}', 'l2', 1000, 5), ('${H1}', 'l2', 2000, 4), ('${H1}', 'l2', 5000, 1),
   ('${H2}', 'l2', 2000, 4),
