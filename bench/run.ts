@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- <als|topk|quality|serving|speed|batch|all> [--quick]`: runs the named benchmarks and
+ * `npm run bench -- <als|topk|quality|serving|speed|batch|analytics|all> [--quick]`: runs the named benchmarks and
  * rewrites their sections in bench/RESULTS.md (with the command and the machine).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAls } from './als.js';
+import { benchAnalytics } from './analytics.js';
 import { benchBatch } from './batch.js';
 import { repoRoot } from './lib.js';
 import { benchQuality } from './quality.js';
@@ -25,6 +26,7 @@ const suites: Record<string, () => Promise<string>> = {
   serving: () => benchServing(),
   speed: () => benchSpeed(),
   batch: () => benchBatch({ quick }),
+  analytics: () => benchAnalytics(),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {

@@ -43,13 +43,22 @@ CREATE TABLE analytics_positions_hourly (
   PRIMARY KEY (hour, model_version, source, position)
 );
 
--- Which items were served, for catalog coverage (distinct items over any window).
+-- Which items were served, for catalog coverage: one bitmap per hour (and per UTC day) and
+-- model version, bit i set when the item with items.idx = i was served (least significant bit
+-- first). Distinct items over any window are the popcount of the OR of its bitmaps — a few
+-- kilobytes a row, where one row per item served would grow by millions a month.
+-- model_version '*' holds every version's items together.
 CREATE TABLE analytics_items_hourly (
   hour          timestamptz NOT NULL,
   model_version text NOT NULL,
-  item_id       text NOT NULL,
-  impressions   bigint NOT NULL,
-  PRIMARY KEY (hour, model_version, item_id)
+  items         bytea NOT NULL,
+  PRIMARY KEY (hour, model_version)
+);
+CREATE TABLE analytics_items_daily (
+  day           timestamptz NOT NULL,
+  model_version text NOT NULL,
+  items         bytea NOT NULL,
+  PRIMARY KEY (day, model_version)
 );
 
 -- Answer latency (recommendation_logs.latency_us) as counts per bucket: `le_us` is the

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Real PostgreSQL, Redis, Kafka (KRaft) and MinIO on a bare Debian machine, no Docker,
-# for the "services" adapters (DESIGN.md section 2), tests and CI.
+# for the "services" adapters (DESIGN.md section 2), tests and CI. `up` also installs Prometheus
+# and promtool (Debian package prometheus), which the services suite starts itself, and Chromium
+# (Debian package chromium), which it drives headless.
 #
 #   scripts/services.sh up     [postgres|redis|kafka|minio ...]   install what is missing, start, wait
 #   scripts/services.sh down   [postgres|redis|kafka|minio ...]   stop what this script started
 #   scripts/services.sh status [postgres|redis|kafka|minio ...]   state, address and pid of each
 #   scripts/services.sh env                                        the app's env vars (eval-able)
 #   scripts/services.sh reset  [postgres|redis|kafka|minio ...]   down, then delete the data
-#   scripts/services.sh tools                                      install the services suite's other programs
-#                                                                  (chromium, for the /dashboard page test); `up`
-#                                                                  with no service named does it too
+#   scripts/services.sh tools                                      only install those programs (prometheus, chromium)
 #
 # Everything listens on 127.0.0.1 only. State (data, pid files, logs) lives in
 # ${RECSYS_SERVICES_DIR:-<repo>/.services}; downloads and builds (Maven jars, the Go build,
@@ -579,9 +579,13 @@ minio_up() {
 minio_down() { stop_pid minio "$MINIO_PID" minio 20; }
 
 # ---------------------------------------------------------------- tools
-# Programs the services suite drives besides the servers: Chromium (headless) renders /dashboard
-# in test/services/dashboard.test.ts.
+# Not servers of ours, but programs the services suite drives: Prometheus and promtool (it starts
+# its own Prometheus, temp config, free port, to run the Grafana dashboard's PromQL, and runs
+# promtool on /metrics), and Chromium (headless, renders /dashboard in dashboard.test.ts).
 tools_up() {
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    ensure_pkgs prometheus
+  fi
   ensure_pkgs chromium
   log "chromium: $(chromium --version 2>/dev/null || echo 'installed, but does not start')"
 }
@@ -663,7 +667,6 @@ main() {
       mapfile -t svcs <<<"$svcs_list"
       mkdir -p "$CACHE"
       t_all=$(now)
-      [ $# -eq 0 ] && tools_up
       # Build MinIO in the background while the others start (the first build is long).
       minio_bg=""
       if [[ " ${svcs[*]} " == *" minio "* ]] && [ ! -x "$(minio_bin)" ] && [ -z "${MINIO_BIN:-}" ] &&
@@ -671,6 +674,7 @@ main() {
         (minio_install) 9>&- &
         minio_bg=$!
       fi
+      tools_up
       for s in "${svcs[@]}"; do
         t0=$(now)
         if [ "$s" = minio ] && [ -n "$minio_bg" ]; then

@@ -12,6 +12,8 @@
  * Ratios with nothing to divide by are null.
  */
 import type { Queryable } from '../stores/relational/port.js';
+import { orInto, popcount } from './item-bits.js';
+import { ALL_VERSIONS } from './rollup.js';
 import type { Window } from './window.js';
 
 export interface Ratio {
@@ -129,12 +131,6 @@ const POSITIONS = `
   SELECT position, sum(impressions)::float8 AS impressions
     FROM analytics_positions_hourly WHERE hour >= $1 AND hour < $2
    GROUP BY 1 ORDER BY 1`;
-const COVERAGE = `
-  SELECT date_trunc($3, hour, 'UTC') AS bucket, model_version, count(DISTINCT item_id)::int AS items,
-         GROUPING(date_trunc($3, hour, 'UTC'), model_version) AS g
-    FROM analytics_items_hourly WHERE hour >= $1 AND hour < $2
-   GROUP BY GROUPING SETS ((), (model_version), (date_trunc($3, hour, 'UTC')),
-                           (date_trunc($3, hour, 'UTC'), model_version))`;
 const LATENCY = `
   SELECT le_us, sum(answers)::float8 AS answers
     FROM analytics_latency_hourly WHERE hour >= $1 AND hour < $2
@@ -146,7 +142,7 @@ export async function analyticsReport(db: Queryable, w: Window): Promise<Analyti
     db.query<ServedRow>(SERVED, args),
     db.query<OutcomeRow>(OUTCOMES, args),
     db.query<{ position: number; impressions: number }>(POSITIONS, args.slice(0, 2)),
-    db.query<CoverageRow>(COVERAGE, args),
+    coverageBitmaps(db, w),
     db.query<{ le_us: number; answers: number }>(LATENCY, args.slice(0, 2)),
     db.query<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE active'),
     db.query<ModelRow>('SELECT version, status, created_at, metrics FROM models ORDER BY created_at DESC'),
@@ -203,12 +199,21 @@ export async function analyticsReport(db: Queryable, w: Window): Promise<Analyti
       t.abs_error += r.abs_error;
     }
   }
-  for (const r of coverage.rows) {
-    // GROUPING bits: 2 = bucket rolled up, 1 = version rolled up.
-    if (r.g === 3) all.items = r.items;
-    else if (r.g === 2) at(byVersion, r.model_version).items = r.items;
-    else if (r.g === 1) at(series, seriesKey(r.bucket, null)).items = r.items;
-    else at(series, seriesKey(r.bucket, r.model_version)).items = r.items;
+  // Distinct items: the OR of the window's bitmaps, per bucket and version ('*': all versions).
+  const union = new Map<string, Uint8Array>();
+  const merge = (key: string, bits: Uint8Array) => union.set(key, orInto(union.get(key), bits));
+  for (const r of coverage) {
+    const bits = new Uint8Array(r.items.buffer, r.items.byteOffset, r.items.length);
+    const bucket = truncate(r.at, w.granularity);
+    const everyVersion = r.model_version === ALL_VERSIONS;
+    merge(everyVersion ? 'total' : `version\t${r.model_version}`, bits);
+    merge(seriesKey(bucket, everyVersion ? null : r.model_version), bits);
+  }
+  for (const [key, bits] of union) {
+    const n = popcount(bits);
+    if (key === 'total') all.items = n;
+    else if (key.startsWith('version\t')) at(byVersion, key.slice(8)).items = n;
+    else at(series, key).items = n;
   }
 
   const rmse = (t: Totals) => (t.ratings > 0 ? Math.sqrt(t.sq_error / t.ratings) : null);
@@ -348,11 +353,42 @@ interface OutcomeRow extends Omit<ServedRow, 'answers' | 'impressions'> {
   sq_error: number;
   abs_error: number;
 }
-interface CoverageRow {
-  bucket: Date;
+interface BitmapRow {
+  at: Date;
   model_version: string;
-  items: number;
-  g: number;
+  items: Buffer;
+}
+
+const DAY_MS = 86_400_000;
+const truncate = (t: Date, g: 'hour' | 'day') =>
+  new Date(Math.floor(t.getTime() / (g === 'day' ? DAY_MS : 3_600_000)) * (g === 'day' ? DAY_MS : 3_600_000));
+
+/**
+ * The item bitmaps covering the window: daily rows for the whole UTC days inside it when the
+ * buckets are days, hourly rows for the rest.
+ */
+async function coverageBitmaps(db: Queryable, w: Window): Promise<BitmapRow[]> {
+  const hourly = (from: number, to: number) =>
+    from < to
+      ? db.query<BitmapRow>(
+          'SELECT hour AS at, model_version, items FROM analytics_items_hourly WHERE hour >= $1 AND hour < $2',
+          [new Date(from), new Date(to)],
+        )
+      : Promise.resolve({ rows: [] as BitmapRow[], rowCount: 0 });
+  const from = w.from.getTime();
+  const to = w.to.getTime();
+  const firstDay = Math.ceil(from / DAY_MS) * DAY_MS;
+  const lastDay = Math.floor(to / DAY_MS) * DAY_MS;
+  if (w.granularity === 'hour' || firstDay >= lastDay) return (await hourly(from, to)).rows;
+  const [head, days, tail] = await Promise.all([
+    hourly(from, firstDay),
+    db.query<BitmapRow>(
+      'SELECT day AS at, model_version, items FROM analytics_items_daily WHERE day >= $1 AND day < $2',
+      [new Date(firstDay), new Date(lastDay)],
+    ),
+    hourly(lastDay, to),
+  ]);
+  return [...head.rows, ...days.rows, ...tail.rows];
 }
 interface ModelRow {
   version: string;

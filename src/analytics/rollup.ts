@@ -17,6 +17,10 @@
  * before it, that held the item.
  */
 import type { Queryable, RelationalStore } from '../stores/relational/port.js';
+import { bitsOf, orInto } from './item-bits.js';
+
+/** The model_version of the bitmaps that hold every version's items. */
+export const ALL_VERSIONS = '*';
 
 /** Upper bounds of the latency buckets, µs; the last one catches everything. */
 export const LATENCY_BOUNDS_US = [
@@ -53,11 +57,21 @@ const isNew = (alias: string) => `${alias}.tx >= $1::xid8 AND ${alias}.tx < $2::
 const HOUR = "date_trunc('hour', l.served_at, 'UTC')";
 const VERSION = "coalesce(l.model_version, '')";
 
+// The new log rows, scanned once and grouped down to (hour, version, source, items per answer,
+// latency bucket): answers, positions and latency all follow from these few rows.
+const STAGE_LOGS = `
+  CREATE TEMP TABLE analytics_new_logs ON COMMIT DROP AS
+  SELECT ${HOUR} AS hour, ${VERSION} AS model_version, l.source,
+         cardinality(l.item_ids) AS n_items,
+         width_bucket(l.latency_us - 1, $3::int[]) + 1 AS bucket,
+         count(*) AS answers, coalesce(sum(l.latency_us), 0) AS latency_us_sum
+    FROM recommendation_logs l WHERE ${isNew('l')}
+   GROUP BY 1, 2, 3, 4, 5`;
+
 const ADD_ANSWERS = `
   INSERT INTO analytics_answers_hourly AS a (hour, model_version, source, answers, impressions, latency_us_sum)
-  SELECT ${HOUR}, ${VERSION}, l.source, count(*), sum(cardinality(l.item_ids)), coalesce(sum(l.latency_us), 0)
-    FROM recommendation_logs l WHERE ${isNew('l')}
-   GROUP BY 1, 2, 3
+  SELECT hour, model_version, source, sum(answers), sum(answers * n_items), sum(latency_us_sum)
+    FROM analytics_new_logs GROUP BY 1, 2, 3
   ON CONFLICT (hour, model_version, source) DO UPDATE SET
     answers = a.answers + excluded.answers,
     impressions = a.impressions + excluded.impressions,
@@ -65,28 +79,26 @@ const ADD_ANSWERS = `
 
 const ADD_POSITIONS = `
   INSERT INTO analytics_positions_hourly AS a (hour, model_version, source, position, impressions)
-  SELECT ${HOUR}, ${VERSION}, l.source, p.position, count(*)
-    FROM recommendation_logs l, generate_series(1, cardinality(l.item_ids)) AS p(position)
-   WHERE ${isNew('l')}
+  SELECT hour, model_version, source, p.position, sum(answers)
+    FROM analytics_new_logs, generate_series(1, n_items) AS p(position)
    GROUP BY 1, 2, 3, 4
   ON CONFLICT (hour, model_version, source, position) DO UPDATE SET impressions = a.impressions + excluded.impressions`;
 
-const ADD_ITEMS = `
-  INSERT INTO analytics_items_hourly AS a (hour, model_version, item_id, impressions)
-  SELECT ${HOUR}, ${VERSION}, i.item_id, count(*)
-    FROM recommendation_logs l, unnest(l.item_ids) AS i(item_id)
-   WHERE ${isNew('l')}
-   GROUP BY 1, 2, 3
-  ON CONFLICT (hour, model_version, item_id) DO UPDATE SET impressions = a.impressions + excluded.impressions`;
-
+// bucket: 1-based index of the first bound ≥ the latency (width_bucket counts the bounds below it).
 const ADD_LATENCY = `
   INSERT INTO analytics_latency_hourly AS a (hour, source, le_us, answers)
-  SELECT ${HOUR}, l.source, b.le_us, count(*)
-    FROM recommendation_logs l
-    CROSS JOIN LATERAL (SELECT min(le) AS le_us FROM unnest($3::int[]) AS le WHERE le >= l.latency_us) b
-   WHERE ${isNew('l')} AND l.latency_us IS NOT NULL
+  SELECT hour, source, ($1::int[])[bucket], sum(answers)
+    FROM analytics_new_logs WHERE bucket IS NOT NULL
    GROUP BY 1, 2, 3
   ON CONFLICT (hour, source, le_us) DO UPDATE SET answers = a.answers + excluded.answers`;
+
+// Catalog indexes of the items each (hour, version) of the new rows served.
+const NEW_ITEMS = `
+  SELECT s.hour, s.model_version, array_agg(it.idx) AS idx
+    FROM (SELECT DISTINCT ${HOUR} AS hour, ${VERSION} AS model_version, i.item_id
+            FROM recommendation_logs l, unnest(l.item_ids) AS i(item_id) WHERE ${isNew('l')}) s
+    JOIN items it ON it.item_id = s.item_id
+   GROUP BY 1, 2`;
 
 /**
  * Merges per (answer, item) what `src` (rec_id, item_id, action, value, ts) says, for items the
@@ -171,18 +183,18 @@ export async function rollUp(db: RelationalStore): Promise<RollupResult> {
     // After the row lock, so a pass that waited on another sees that one's watermark.
     const hi = await tx.query<{ hi: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi');
     const window = [rows[0].lo, hi.rows[0].hi];
-    const added = await tx.query(ADD_ANSWERS, window);
-    let answers = 0;
-    if (added.rowCount > 0) {
-      const counted = await tx.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM recommendation_logs WHERE ${isNew('recommendation_logs')}`,
-        window,
-      );
-      answers = counted.rows[0].n;
-      await tx.query(ADD_POSITIONS, window);
-      await tx.query(ADD_ITEMS, window);
-      await tx.query(ADD_LATENCY, [...window, LATENCY_BOUNDS_US]);
+    await tx.query(STAGE_LOGS, [...window, LATENCY_BOUNDS_US]);
+    const staged = await tx.query<{ n: number | null }>(
+      'SELECT sum(answers)::float8 AS n FROM analytics_new_logs',
+    );
+    const answers = staged.rows[0].n ?? 0;
+    if (answers > 0) {
+      await tx.query(ADD_ANSWERS);
+      await tx.query(ADD_POSITIONS);
+      await tx.query(ADD_LATENCY, [LATENCY_BOUNDS_US]);
+      await addItems(tx, (await tx.query<ItemsRow>(NEW_ITEMS, window)).rows);
     }
+    await tx.query('DROP TABLE analytics_new_logs');
     const changed = [
       ...(await tx.query<{ hour: Date }>(FEEDBACK_OUTCOMES, window)).rows,
       ...(await tx.query<{ hour: Date }>(RATING_EVENT_OUTCOMES, window)).rows,
@@ -195,6 +207,56 @@ export async function rollUp(db: RelationalStore): Promise<RollupResult> {
     ]);
     return { answers, outcomes: changed.length, hours: hours.length, ms: performance.now() - started };
   });
+}
+
+interface ItemsRow {
+  hour: Date;
+  model_version: string;
+  idx: number[];
+}
+
+/**
+ * ORs the new items into the hourly and daily bitmaps of their version and of '*' (all
+ * versions). Passes are serialised by the watermark row, so read-modify-write is safe here.
+ */
+async function addItems(tx: Queryable, rows: ItemsRow[]): Promise<void> {
+  const hourly = new Map<string, Uint8Array>();
+  const daily = new Map<string, Uint8Array>();
+  const add = (m: Map<string, Uint8Array>, at: Date, version: string, bits: Uint8Array) => {
+    const key = `${at.toISOString()}\t${version}`;
+    m.set(key, orInto(m.get(key), bits));
+  };
+  for (const r of rows) {
+    const bits = bitsOf(r.idx);
+    const day = new Date(Math.floor(r.hour.getTime() / 86_400_000) * 86_400_000);
+    for (const version of [r.model_version, ALL_VERSIONS]) {
+      add(hourly, r.hour, version, bits);
+      add(daily, day, version, bits);
+    }
+  }
+  await mergeBitmaps(tx, 'analytics_items_hourly', 'hour', hourly);
+  await mergeBitmaps(tx, 'analytics_items_daily', 'day', daily);
+}
+
+async function mergeBitmaps(
+  tx: Queryable,
+  table: string,
+  column: string,
+  added: Map<string, Uint8Array>,
+): Promise<void> {
+  for (const [key, bits] of added) {
+    const [at, version] = key.split('\t');
+    const { rows } = await tx.query<{ items: Buffer }>(
+      `SELECT items FROM ${table} WHERE ${column} = $1 AND model_version = $2`,
+      [at, version],
+    );
+    const merged = rows.length > 0 ? orInto(new Uint8Array(rows[0].items), bits) : bits;
+    await tx.query(
+      `INSERT INTO ${table} (${column}, model_version, items) VALUES ($1, $2, $3)
+       ON CONFLICT (${column}, model_version) DO UPDATE SET items = excluded.items`,
+      [at, version, Buffer.from(merged.buffer, merged.byteOffset, merged.length)],
+    );
+  }
 }
 
 async function recount(tx: Queryable, hours: Date[]): Promise<void> {

@@ -5,7 +5,8 @@
  * exposed through prom-client's registry at scrape time: prom-client's own children hash
  * their labels on every call, which cost more than the whole cached-answer handler.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../process-metrics.js';
 import type { BreakerState } from '../stores/resilience.js';
 
 export type CacheLevel = 'l0' | 'l1';
@@ -41,7 +42,7 @@ export class ServingMetrics {
     modelVersion: () => string | null;
   }) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'recsys_' });
+    collectProcessMetrics(this.registry);
     this.duration = new SlotHistogram(
       'recsys_http_request_duration_seconds',
       'Time from request to answer, by route and by where the answer came from (source "-" for non-recommendation routes)',

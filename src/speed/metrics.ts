@@ -2,7 +2,8 @@
  * Prometheus metrics of the speed layer, in a registry of its own: `recsys stream` serves it on
  * its ops port; `recsys start` adds it to the server's /metrics.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../process-metrics.js';
 
 export type EventOutcome = 'stored' | 'duplicate' | 'dead_letter';
 
@@ -22,7 +23,7 @@ export class SpeedMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'recsys_' });
+    if (opts.defaultMetrics) collectProcessMetrics(this.registry);
     this.events = new Counter({
       name: 'recsys_stream_events_total',
       help: 'Events read from the bus, by outcome: stored (new), duplicate (stored before, or repeated in the micro-batch), dead_letter (refused, sent to the dead letter with the reason)',
