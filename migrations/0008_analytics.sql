@@ -3,9 +3,10 @@
 -- window read a few thousand rollup rows instead of millions of log rows.
 
 -- Which transaction wrote each log and feedback row. A rollup pass takes the rows of the
--- transactions that have ended since the last pass (tx below the snapshot's xmin), so each
--- row is counted exactly once whatever order concurrent writers commit in: a sequence or a
--- timestamp would let a slow writer's rows land behind the watermark and be missed.
+-- transactions that have ended since the last pass (by its snapshot: below its xmax and not
+-- among the running ones), so each row is counted exactly once whatever order concurrent
+-- writers commit in: a sequence or a timestamp would let a slow writer's rows land behind the
+-- watermark and be missed.
 ALTER TABLE recommendation_logs ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX recommendation_logs_tx ON recommendation_logs (tx);
 ALTER TABLE recommendation_feedback ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
@@ -15,10 +16,12 @@ CREATE INDEX recommendation_feedback_tx ON recommendation_feedback (tx);
 ALTER TABLE rt_user_interactions ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX rt_user_interactions_ratings ON rt_user_interactions (tx) WHERE type = 'rating';
 
--- The xid below which every transaction's rows are folded in, and when the last pass ran.
+-- Where the last pass stopped: its snapshot's xmax and the transactions still running then
+-- (their rows, if they commit, are the next pass's), and when it ran.
 CREATE TABLE analytics_watermarks (
   name       text PRIMARY KEY,
   tx         xid8 NOT NULL DEFAULT '0',
+  running    xid8[] NOT NULL DEFAULT '{}',
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -88,9 +88,8 @@ const ctrPart = (clicks: number, impressions: number): CtrPart => ({
   impressions,
 });
 
-interface Totals {
-  answers: number;
-  impressions: number;
+/** What analytics_outcomes_hourly sums, per row and in total. */
+interface OutcomeSums {
   clicks: number;
   conversions: number;
   viewed: number;
@@ -98,6 +97,10 @@ interface Totals {
   ratings: number;
   sq_error: number;
   abs_error: number;
+}
+interface Totals extends OutcomeSums {
+  answers: number;
+  impressions: number;
   items: number;
 }
 const zero = (): Totals => ({
@@ -343,15 +346,8 @@ interface ServedRow {
   answers: number;
   impressions: number;
 }
-interface OutcomeRow extends Omit<ServedRow, 'answers' | 'impressions'> {
+interface OutcomeRow extends Omit<ServedRow, 'answers' | 'impressions'>, OutcomeSums {
   position: number;
-  clicks: number;
-  conversions: number;
-  viewed: number;
-  viewed_clicks: number;
-  ratings: number;
-  sq_error: number;
-  abs_error: number;
 }
 interface BitmapRow {
   at: Date;

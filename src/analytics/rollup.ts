@@ -3,10 +3,13 @@
  * events) folded into the hourly tables of migrations/0008_analytics.sql.
  *
  * Which rows are new: every log, feedback and rating-event row carries the id of the
- * transaction that wrote it (`tx`). A pass takes the rows whose transaction ended since the
- * last pass — tx in [watermark, xmin of its snapshot) — so each row is folded in exactly once
- * however concurrent writers interleave their commits, and the watermark moves in the same
- * transaction as the counts.
+ * transaction that wrote it (`tx`). A pass takes its snapshot (xmax, and xip: the transactions
+ * still running) and folds in the rows of transactions that have ended since the last pass's:
+ * tx from the last xmax on, or among the last pass's running ones, but below this xmax and not
+ * running now. The running ones are kept with the watermark for the next pass. So each row is
+ * counted exactly once however concurrent writers interleave their commits, a long
+ * transaction elsewhere on the server holds back nobody else's rows, and the watermark moves
+ * in the same transaction as the counts.
  *
  * Additive counts (answers, items served, latency) are added. Feedback lands in
  * analytics_outcomes, one row per served (answer, item), merged idempotently (earliest click,
@@ -52,8 +55,10 @@ export interface RollupResult {
   ms: number;
 }
 
-// Rows of transactions that ended since the last pass: $1 watermark, $2 this pass's xmin.
-const isNew = (alias: string) => `${alias}.tx >= $1::xid8 AND ${alias}.tx < $2::xid8`;
+// Rows of transactions that ended since the last pass: $1, $2 the last pass's xmax and running
+// transactions, $3, $4 this pass's.
+const isNew = (a: string) =>
+  `(${a}.tx >= $1::xid8 OR ${a}.tx = ANY ($2::xid8[])) AND ${a}.tx < $3::xid8 AND NOT ${a}.tx = ANY ($4::xid8[])`;
 const HOUR = "date_trunc('hour', l.served_at, 'UTC')";
 const VERSION = "coalesce(l.model_version, '')";
 
@@ -63,7 +68,7 @@ const STAGE_LOGS = `
   CREATE TEMP TABLE analytics_new_logs ON COMMIT DROP AS
   SELECT ${HOUR} AS hour, ${VERSION} AS model_version, l.source,
          cardinality(l.item_ids) AS n_items,
-         width_bucket(l.latency_us - 1, $3::int[]) + 1 AS bucket,
+         width_bucket(l.latency_us - 1, $5::int[]) + 1 AS bucket,
          count(*) AS answers, coalesce(sum(l.latency_us), 0) AS latency_us_sum
     FROM recommendation_logs l WHERE ${isNew('l')}
    GROUP BY 1, 2, 3, 4, 5`;
@@ -176,13 +181,16 @@ export async function rollUp(db: RelationalStore): Promise<RollupResult> {
   const started = performance.now();
   await db.query('INSERT INTO analytics_watermarks (name) VALUES ($1) ON CONFLICT DO NOTHING', [WATERMARK]);
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ lo: string }>(
-      'SELECT tx::text AS lo FROM analytics_watermarks WHERE name = $1 FOR UPDATE',
+    const last = await tx.query<{ xmax: string; running: string[] }>(
+      'SELECT tx::text AS xmax, running::text[] AS running FROM analytics_watermarks WHERE name = $1 FOR UPDATE',
       [WATERMARK],
     );
-    // After the row lock, so a pass that waited on another sees that one's watermark.
-    const hi = await tx.query<{ hi: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi');
-    const window = [rows[0].lo, hi.rows[0].hi];
+    // After the row lock, so a pass that waited on another starts where that one ended.
+    const now = await tx.query<{ xmax: string; running: string[] }>(
+      `SELECT pg_snapshot_xmax(s)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s)::text) AS running
+         FROM (SELECT pg_current_snapshot() AS s) q`,
+    );
+    const window = [last.rows[0].xmax, last.rows[0].running, now.rows[0].xmax, now.rows[0].running];
     await tx.query(STAGE_LOGS, [...window, LATENCY_BOUNDS_US]);
     const staged = await tx.query<{ n: number | null }>(
       'SELECT sum(answers)::float8 AS n FROM analytics_new_logs',
@@ -201,10 +209,10 @@ export async function rollUp(db: RelationalStore): Promise<RollupResult> {
     ];
     const hours = distinctHours(changed.map((r) => r.hour));
     if (hours.length > 0) await recount(tx, hours);
-    await tx.query('UPDATE analytics_watermarks SET tx = $2::xid8, updated_at = now() WHERE name = $1', [
-      WATERMARK,
-      window[1],
-    ]);
+    await tx.query(
+      'UPDATE analytics_watermarks SET tx = $2::xid8, running = $3::xid8[], updated_at = now() WHERE name = $1',
+      [WATERMARK, now.rows[0].xmax, now.rows[0].running],
+    );
     return { answers, outcomes: changed.length, hours: hours.length, ms: performance.now() - started };
   });
 }
