@@ -252,4 +252,21 @@ describe('recsys start on a fresh data folder (npm start)', () => {
       await stores.close();
     }
   });
+
+  it('--no-demo leaves an empty folder empty: no model, popular answers', async () => {
+    const empty = tempDir('recsys-no-demo-');
+    const run = await launch(['start', '--port', '0', '--no-demo', '--data-dir', empty.dir], {});
+    try {
+      assert.doesNotMatch(run.stdout(), /Demo data/);
+      assert.match(run.stdout(), /no model yet/);
+      const ready = await fetch(`${run.url}/readyz`);
+      assert.equal(ready.status, 503);
+      const a = await getJson<Answer>(`${run.url}/v1/recommendations/1?k=5`);
+      assert.equal(a.source, 'popular');
+    } finally {
+      const { code, stderr } = await run.stop();
+      empty.cleanup();
+      assert.equal(code, 0, stderr.slice(-2000));
+    }
+  });
 });
