@@ -25,9 +25,8 @@ export function withServerOptions(cmd: Command): Command {
     cmd
       .option(
         '--port <port>',
-        'port (0 picks a free one)',
+        'port (default PORT or 8080; 0 picks a free one)',
         numberOption('port', { integer: true, min: 0, max: 65535 }),
-        8080,
       )
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'wasm', 'js'])),
@@ -35,13 +34,16 @@ export function withServerOptions(cmd: Command): Command {
 }
 
 export interface RunServerOptions {
-  port: number;
+  /** Default: the configured port (`PORT`, else 8080). */
+  port?: number;
   host: string;
   backend?: BackendName;
   /** Runs after the stores open and before serving (imports, first training). */
   prepare?: (ctx: ServerContext) => Promise<void>;
   /** Also run the speed layer and the batch scheduler in this process (`recsys start`). */
   speed?: boolean;
+  /** Lines printed once the server answers, before `listening on …` (`recsys start`'s addresses). */
+  banner?: (base: string, ctx: ServerContext) => string[];
 }
 
 export interface ServerContext {
@@ -82,24 +84,55 @@ export async function runServer(config: RecsysConfig, opts: RunServerOptions): P
   let speed: SpeedLayer | null = null;
   let scheduler: BatchScheduler | null = null;
   const speedMetrics = opts.speed ? new SpeedMetrics() : null;
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await scheduler?.stop();
-    await server?.close();
-    // After the server: events it accepted last are in the bus, and the open micro-batch commits.
-    await speed?.stop();
-    await models.stop();
-    await pool.destroy();
-    await stores.close();
+  let stopping: Promise<void> | null = null;
+  const shutdown = (signal: string) =>
+    (stopping ??= (async () => {
+      logger.info({ signal }, 'shutting down');
+      await scheduler?.stop();
+      await server?.close();
+      // After the server: events it accepted last are in the bus, and the open micro-batch commits.
+      await speed?.stop();
+      await models.stop();
+      await pool.destroy();
+      await stores.close();
+    })());
+  // A signal while starting (an import, the first training) stops after the step under way; a
+  // second one while stopping exits at once.
+  let started = false;
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting without a clean shutdown');
+      process.exit(130);
+    }
+    signalled = signal;
+    if (!started) {
+      logger.info({ signal }, 'stopping once the start-up step under way ends');
+      return;
+    }
+    shutdown(signal).then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+  const interrupted = () => signalled !== null;
   try {
     await models.start();
-    await opts.prepare?.(ctx);
-    server = await startServer(
-      { config, stores, models, logger, backend, batch },
-      { port: opts.port, host: opts.host, metrics: speedMetrics ? [speedMetrics.registry] : [] },
-    );
-    if (speedMetrics) {
+    if (!interrupted()) await opts.prepare?.(ctx);
+    if (!interrupted())
+      server = await startServer(
+        { config, stores, models, logger, backend, batch },
+        {
+          port: opts.port ?? config.serving.port,
+          host: opts.host,
+          metrics: speedMetrics ? [speedMetrics.registry] : [],
+        },
+      );
+    if (speedMetrics && !interrupted()) {
       speed = await startSpeedLayer({ config, stores, models, backend, logger, metrics: speedMetrics });
       scheduler = new BatchScheduler(deps, {
         ...config.batch,
@@ -109,12 +142,46 @@ export async function runServer(config: RecsysConfig, opts: RunServerOptions): P
     }
   } catch (err) {
     await shutdown('error').catch(() => undefined);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
     throw err;
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void shutdown(signal).then(() => process.exit(0));
-    });
+  started = true;
+  if (signalled || !server) {
+    await shutdown(signalled ?? 'SIGTERM');
+    process.exit(0);
   }
-  process.stdout.write(`listening on http://${opts.host}:${server.port}\n`);
+  const base = `http://${opts.host}:${server.port}`;
+  await answers(base);
+  if (opts.banner)
+    process.stdout.write(
+      opts
+        .banner(base, ctx)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
+  process.stdout.write(`listening on ${base}\n`);
+}
+
+/**
+ * Waits until the server answers its own /healthz (a wildcard address is asked on loopback), so
+ * `listening on` means a client can connect; a server that does not answer within 5 s is logged.
+ */
+async function answers(base: string): Promise<void> {
+  const url = new URL('/healthz', base);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  else if (url.hostname === '[::]') url.hostname = '[::1]';
+  const deadline = Date.now() + 5000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      if (res.ok) return;
+      last = new Error(`HTTP ${res.status}`);
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  logger.warn({ err: last, url: url.href }, 'the server does not answer its own /healthz yet');
 }

@@ -5,7 +5,7 @@ import { runServer, withServerOptions } from './run-server.js';
 import { configFrom, type StoreOpts } from './stores-option.js';
 
 interface ServeOpts extends StoreOpts {
-  port: number;
+  port?: number;
   host: string;
   backend?: BackendName;
 }

@@ -195,6 +195,12 @@ export const SCHEMA = {
       description:
         'what `/readyz` needs to answer 200; with fewer it answers 200 `degraded` while only the others are missing',
     }),
+    port: setting(integer(0, 65_535), {
+      env: 'PORT',
+      default: 8080,
+      description:
+        '`recsys serve` and `recsys start`: the HTTP and WebSocket port; 0 = any free port; `--port` overrides',
+    }),
   },
   speed: {
     microbatchMs: setting(integer(100, 3_600_000), {

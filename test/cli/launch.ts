@@ -10,8 +10,14 @@ const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface Running {
   url: string;
-  /** Sends SIGTERM and resolves with the exit code and signal. */
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** What it printed on stdout so far. */
+  stdout(): string;
+  /** What it logged on stderr so far. */
+  stderr(): string;
+  /** Sends the signal (SIGTERM unless told) and resolves with the exit code and signal. */
+  stop(
+    signal?: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
 /** Starts `recsys <args>` with `env` added to this process's, and resolves once it prints its listening line. */
@@ -27,9 +33,9 @@ export async function launch(args: string[], env: Record<string, string>): Promi
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
+  let out = '';
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
       child.stdout.on('data', (d) => {
         out += d;
         const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
@@ -43,8 +49,10 @@ export async function launch(args: string[], env: Record<string, string>): Promi
     });
     return {
       url,
-      async stop() {
-        child.kill('SIGTERM');
+      stdout: () => out,
+      stderr: () => stderr,
+      async stop(signal = 'SIGTERM') {
+        child.kill(signal);
         return { ...(await exited), stderr };
       },
     };

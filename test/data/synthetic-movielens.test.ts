@@ -10,7 +10,11 @@ import { ComputePool } from '../../src/compute/pool.js';
 import { loadInteractions, loadItemsMovieLens } from '../../src/data/loaders.js';
 import { cooFromTable } from '../../src/data/matrix.js';
 import { loadHoldout } from '../../src/data/split.js';
-import { writeSyntheticMovieLens } from '../../src/data/synthetic-movielens.js';
+import {
+  FOCUSED_GENRES,
+  writeDemoMovieLens,
+  writeSyntheticMovieLens,
+} from '../../src/data/synthetic-movielens.js';
 import { evaluateRanking, evaluateRatings } from '../../src/model/evaluate.js';
 import { fitAls } from '../../src/model/fit.js';
 import { DEFAULT_PARAMS } from '../../src/model/params.js';
@@ -135,5 +139,64 @@ describe('synthetic MovieLens folder', () => {
       `precision@10 ${als.precision_at_k} vs ${pop.precision}`,
     );
     assert.ok(als.ndcg_at_k! > 3 * pop.ndcg, `NDCG@10 ${als.ndcg_at_k} vs ${pop.ndcg}`);
+  });
+});
+
+describe("recsys start's demo (writeDemoMovieLens)", () => {
+  const tmp = tempDir('recsys-demo-ml-');
+  const end = Date.UTC(2026, 0, 31) / 1000;
+  const demo = writeDemoMovieLens(tmp.dir, { users: 400, items: 300, end });
+  after(() => tmp.cleanup());
+
+  it('two planted genres a user, one genre an item with a title of its words, ratings in the last 28 days', async () => {
+    assert.equal(demo.tastes.length, 400);
+    for (const t of demo.tastes) {
+      assert.equal(t.length, 2);
+      assert.notEqual(t[0], t[1]);
+      for (const g of t) assert.ok((FOCUSED_GENRES as readonly string[]).includes(g), g);
+    }
+    const items = await loadItemsMovieLens(path.join(demo.dir, 'u.item'));
+    assert.deepEqual(items, demo.catalog);
+    assert.ok(items.every((i) => (FOCUSED_GENRES as readonly string[]).includes(i.category ?? '')));
+    assert.ok(
+      items.some(
+        (i) => i.category === 'Horror' && /^(Haunted|Silent|Cursed|Bleeding|Midnight|Hollow) /.test(i.title),
+      ),
+    );
+    const t = await loadInteractions(path.join(demo.dir, 'u.data'));
+    const ts = t.getChild('ts')!.toArray() as Float64Array;
+    assert.ok(ts[0]! >= (end - 28 * 86400) * 1000 && ts.at(-1)! <= end * 1000);
+    // Most of a user's ratings are of their two genres (a quarter of the catalog).
+    const genre = new Map(items.map((i) => [i.item_id, i.category]));
+    const users = t.getChild('user')!.toArray() as string[];
+    const rated = t.getChild('item')!.toArray() as string[];
+    let inTaste = 0;
+    rated.forEach((item, k) => {
+      if (demo.tastes[Number(users[k]) - 1]!.includes(genre.get(item) ?? '')) inTaste++;
+    });
+    assert.ok(inTaste > 0.55 * rated.length, `${inTaste} of ${rated.length} ratings in the raters' genres`);
+  });
+
+  it('a power law of popularity: the top tenth of the items hold a large share, the head far above the median', async () => {
+    const t = await loadInteractions(path.join(demo.dir, 'u.data'));
+    const counts = new Map<string, number>();
+    for (const i of t.getChild('item')!.toArray() as string[]) counts.set(i, (counts.get(i) ?? 0) + 1);
+    const sorted = [...counts.values()].sort((a, b) => b - a);
+    const top = sorted.slice(0, 30).reduce((a, b) => a + b, 0);
+    // A uniform catalog would give the top tenth about a tenth, and its head about the median.
+    assert.ok(top > 0.2 * t.numRows, `top 30 items: ${top} of ${t.numRows} ratings`);
+    const median = sorted[sorted.length >> 1]!;
+    assert.ok(sorted[0]! > 5 * median, `most rated ${sorted[0]}, median ${median}`);
+  });
+
+  it('is byte-identical for the same options and end time', () => {
+    const again = tempDir('recsys-demo-ml-');
+    try {
+      writeDemoMovieLens(again.dir, { users: 400, items: 300, end });
+      for (const f of ['u.data', 'u.item'])
+        assert.ok(readFileSync(path.join(again.dir, f)).equals(readFileSync(path.join(demo.dir, f))), f);
+    } finally {
+      again.cleanup();
+    }
   });
 });
