@@ -5,10 +5,12 @@ import { batchCommand } from './batch.js';
 import { demoDataCommand } from './demo-data.js';
 import { CliError } from './errors.js';
 import { importCommand } from './import.js';
+import { loadtestCommand } from './loadtest.js';
 import { migrateCommand } from './migrate.js';
 import { recommendCommand } from './recommend.js';
 import { schedulerCommand } from './scheduler.js';
 import { serveCommand } from './serve.js';
+import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 import { streamCommand } from './stream.js';
 import { trainCommand } from './train.js';
@@ -28,6 +30,8 @@ program.addCommand(demoDataCommand());
 program.addCommand(batchCommand());
 program.addCommand(schedulerCommand());
 program.addCommand(importCommand());
+program.addCommand(simulateCommand());
+program.addCommand(loadtestCommand());
 
 try {
   await program.parseAsync(process.argv);
