@@ -21,8 +21,12 @@ export async function connect(url: string, headers?: Record<string, string>) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('no message');
       await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, left);
+        // Cleared when a message comes: a pending timer would keep the test process alive.
+        const timer = setTimeout(r, left);
+        waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
       });
     }
     return inbox.shift();
