@@ -24,3 +24,14 @@ export function syntheticMovieLens(
   const tmp = tempDir('recsys-movielens-');
   return { ...writeSyntheticMovieLens(tmp.dir, opts), cleanup: tmp.cleanup };
 }
+
+/** Polls fn every 200 ms until it gives a value other than null; fails after timeoutMs naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | null>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

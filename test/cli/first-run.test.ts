@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { writeDemoMovieLens } from '../../src/data/synthetic-movielens.js';
 import { openStores } from '../../src/stores/index.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 import { connect } from '../serving/ws-client.js';
 import { launch } from './launch.js';
 
@@ -42,16 +42,6 @@ async function freePort(): Promise<number> {
   const { port } = srv.address() as { port: number };
   await new Promise((resolve) => srv.close(resolve));
   return port;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | null>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('recsys start on a fresh data folder (npm start)', () => {

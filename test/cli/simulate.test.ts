@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import type { SimulateSummary } from '../../src/cli/simulate.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openStores } from '../../src/stores/index.js';
-import { API_KEY, DEMO, demoServer, metric, runCli, until } from './sim-helpers.js';
+import { until } from '../helpers.js';
+import { API_KEY, DEMO, demoServer, metric, runCli } from './sim-helpers.js';
 
 describe('recsys simulate', () => {
   let server: Awaited<ReturnType<typeof demoServer>>;

@@ -16,7 +16,6 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { silentLogger } from '../../src/logger.js';
-import { deadLetterTopic } from '../../src/stores/bus/dead-letter.js';
 import type { RelationalStore } from '../../src/stores/relational/port.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { tempDir } from '../helpers.js';
@@ -24,6 +23,7 @@ import { API_KEY, call, keyed } from '../serving/fixture.js';
 import { connect } from '../serving/ws-client.js';
 import { delay, uid, waitFor } from '../stores/support/wait.js';
 import { removeBucket } from './buckets.js';
+import { dropDatabase, removeKafkaResources } from './cleanup.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 import { servicesEnv } from './serving-stores.js';
 
@@ -202,25 +202,8 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
     await Promise.all(running.map((p) => p.stop('SIGKILL')));
     await db?.close().catch(() => {});
     await removeBucket(bucket).catch(() => {});
-    await admin.deleteTopics({ topics: [topic, deadLetterTopic(topic)] }).catch(() => {});
-    // A member killed by SIGKILL stays in the group until its session times out (10 s).
-    for (const until = Date.now() + 15_000; Date.now() < until; await delay(1000))
-      if (
-        await admin.deleteGroups([group]).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-    await admin.disconnect().catch(() => {});
-    for (const until = Date.now() + 20_000; Date.now() < until; await delay(500))
-      if (
-        await server.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
+    await removeKafkaResources(admin, topic, group);
+    if (server) await dropDatabase(server, dbName);
     await server?.close();
     tmp.cleanup();
   });

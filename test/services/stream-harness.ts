@@ -25,6 +25,7 @@ import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { categoryOf, trainModel } from '../serving/fixture.js';
 import { delay, uid, waitFor } from '../stores/support/wait.js';
 import { removeBucket } from './buckets.js';
+import { dropDatabase, removeKafkaResources } from './cleanup.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 import { servicesEnv } from './serving-stores.js';
 
@@ -165,27 +166,8 @@ export async function openWorld(name: string): Promise<World> {
       await stores.close().catch(() => {});
     }
     await removeBucket(bucket).catch(() => {});
-    await admin.deleteTopics({ topics: [topic, deadLetterTopic(topic)] }).catch(() => {});
-    // Members killed by SIGKILL stay in the group until their session times out (10 s).
-    for (const until = Date.now() + 15_000; Date.now() < until; await delay(1000))
-      if (
-        await admin.deleteGroups([group]).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-    await admin.disconnect().catch(() => {});
-    // FORCE ends our own sessions; an autovacuum worker (the superuser's) on the new tables it
-    // cannot end, so a drop that meets one is tried again for a while.
-    let dropError: unknown;
-    for (const until = Date.now() + 20_000; Date.now() < until; await delay(500)) {
-      dropError = await server.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).then(
-        () => undefined,
-        (err: unknown) => err ?? 'failed',
-      );
-      if (dropError === undefined) break;
-    }
+    await removeKafkaResources(admin, topic, group);
+    const dropError = await dropDatabase(server, dbName);
     if (dropError !== undefined)
       process.stderr.write(`[stream-faults] could not drop ${dbName}: ${dropError}\n`);
     await server.close();
