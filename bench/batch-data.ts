@@ -20,7 +20,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../src/compute/random.js';
-import { ARCHIVE_PREFIX, dayOf, encodeArchivePart, partKey } from '../src/data/archive-format.js';
+import {
+  ARCHIVE_PREFIX,
+  archiveColumnsFor,
+  dayOf,
+  encodeArchivePart,
+  partKey,
+} from '../src/data/archive-format.js';
 import type { ObjectStore } from '../src/stores/objects/port.js';
 import { TYPE_MIX, Zipf } from './speed-data.js';
 
@@ -155,14 +161,7 @@ export async function generateBatchArchive(
     const nParts = Math.ceil(dayRows / spec.partRows);
     for (let p = 0; p < nParts; p++) {
       const n = Math.floor((dayRows * (p + 1)) / nParts) - Math.floor((dayRows * p) / nParts);
-      const cols = {
-        eventId: new Array<string>(n),
-        userId: new Array<string>(n),
-        itemId: new Array<string>(n),
-        type: new Array<string>(n),
-        value: new Array<number | null>(n),
-        ts: new Float64Array(n),
-      };
+      const cols = archiveColumnsFor(n);
       for (let r = 0; r < n; r++) {
         if (r > 0 && rng.next() < spec.dupShare) {
           const from = rng.int(r);

@@ -49,6 +49,37 @@ def java_version():
     return first
 
 
+def local_spark(app, threads, driver_memory, tmp, shuffle_partitions, extra=()):
+    """A local[threads] SparkSession kept quiet (log4j2 at ERROR, no UI or progress bar) and on
+    loopback (otherwise Spark picks the eth0 address), spilling and checkpointing under tmp;
+    `extra`: more (key, value) settings."""
+    from pyspark.sql import SparkSession
+
+    log4j = os.path.join(tmp, "log4j2.properties")
+    with open(log4j, "w") as f:
+        f.write(LOG4J2)
+    java_opts = f"-Dlog4j2.configurationFile=file:{log4j} -Dlog4j.configurationFile=file:{log4j}"
+    builder = (
+        SparkSession.builder.master(f"local[{threads}]")
+        .appName(app)
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.driver.extraJavaOptions", java_opts)
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.local.dir", tmp)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(threads))
+    )
+    for key, value in extra:
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(os.path.join(tmp, "checkpoints"))
+    return spark
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("dir")
@@ -69,18 +100,13 @@ def main():
         import pyarrow.parquet as pq
         import pyspark
         from pyspark.ml.recommendation import ALS
-        from pyspark.sql import SparkSession
     except ImportError as e:
         raise PeerError(f"cannot import pyspark/pyarrow ({e}); run bench/setup-peers.sh") from None
 
-    # Keep the driver on loopback (otherwise Spark picks the eth0 address).
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     tmp = tempfile.mkdtemp(prefix="spark-als-")
     spark = None
     try:
-        log4j = os.path.join(tmp, "log4j2.properties")
-        with open(log4j, "w") as f:
-            f.write(LOG4J2)
         pq_path = os.path.join(tmp, "ratings.parquet")
         pq.write_table(
             pa.table({"user": pa.array(users), "item": pa.array(items), "rating": pa.array(values)}),
@@ -88,24 +114,7 @@ def main():
         )
         del users, items, values
 
-        java_opts = f"-Dlog4j2.configurationFile=file:{log4j} -Dlog4j.configurationFile=file:{log4j}"
-        spark = (
-            SparkSession.builder.master(f"local[{threads}]")
-            .appName("spark_als_peer")
-            .config("spark.driver.memory", args.driver_memory)
-            .config("spark.driver.extraJavaOptions", java_opts)
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.local.dir", tmp)
-            .config("spark.sql.shuffle.partitions", str(max(4, 2 * threads)))
-            .config("spark.default.parallelism", str(threads))
-            .getOrCreate()
-        )
-        spark.sparkContext.setLogLevel("ERROR")
-        sc = spark.sparkContext
-        sc.setCheckpointDir(os.path.join(tmp, "checkpoints"))
+        spark = local_spark("spark_als_peer", threads, args.driver_memory, tmp, max(4, 2 * threads))
 
         df = spark.read.parquet(pq_path).repartition(threads).cache()
         n = df.count()

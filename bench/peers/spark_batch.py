@@ -33,7 +33,7 @@ import time
 sys.dont_write_bytecode = True  # keep bench/peers free of __pycache__
 
 from _interchange import PeerError, emit, log, quiet_stdout, run_main
-from spark_als import LOG4J2, java_version
+from spark_als import java_version, local_spark
 
 
 def parse_weights(text):
@@ -78,7 +78,6 @@ def main():
         import pyspark
         from pyspark.ml.feature import StringIndexer
         from pyspark.ml.recommendation import ALS
-        from pyspark.sql import SparkSession
         from pyspark.sql import functions as F
     except ImportError as e:
         raise PeerError(f"cannot import pyspark ({e}); run bench/setup-peers.sh") from None
@@ -88,30 +87,9 @@ def main():
     spark = None
     phases = {}
     try:
-        log4j = os.path.join(tmp, "log4j2.properties")
-        with open(log4j, "w") as f:
-            f.write(LOG4J2)
-        java_opts = f"-Dlog4j2.configurationFile=file:{log4j} -Dlog4j.configurationFile=file:{log4j}"
         t = time.perf_counter()
-        builder = (
-            SparkSession.builder.master(f"local[{args.threads}]")
-            .appName("spark_batch_peer")
-            .config("spark.driver.memory", args.driver_memory)
-            .config("spark.driver.extraJavaOptions", java_opts)
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.local.dir", tmp)
-            .config("spark.sql.shuffle.partitions", str(4 * args.threads))
-            .config("spark.default.parallelism", str(args.threads))
-            .config("spark.sql.session.timeZone", "UTC")
-        )
-        if args.jars:
-            builder = builder.config("spark.jars", args.jars)
-        spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel("ERROR")
-        spark.sparkContext.setCheckpointDir(os.path.join(tmp, "checkpoints"))
+        extra = [("spark.sql.session.timeZone", "UTC")] + ([("spark.jars", args.jars)] if args.jars else [])
+        spark = local_spark("spark_batch_peer", args.threads, args.driver_memory, tmp, 4 * args.threads, extra)
         phases["start"] = time.perf_counter() - t
 
         # read: the window's events, deduplicated, weighted, summed per (user, item), indexed.

@@ -170,29 +170,23 @@ export async function analyticsReport(db: Queryable, w: Window): Promise<Analyti
   };
   const seriesKey = (bucket: Date, version: string | null) =>
     `${bucket.toISOString()}\t${version ?? '\u0000'}`;
-  const answersBySource = new Map<string, number>();
+  // Every total a row adds to: the window's, its version's, its source's, its bucket's (all
+  // versions and its own).
+  const totalsOf = (r: ServedRow | OutcomeRow) => [
+    all,
+    at(byVersion, r.model_version),
+    at(bySource, r.source),
+    at(series, seriesKey(r.bucket, null)),
+    at(series, seriesKey(r.bucket, r.model_version)),
+  ];
   for (const r of served.rows) {
-    for (const t of [
-      all,
-      at(byVersion, r.model_version),
-      at(bySource, r.source),
-      at(series, seriesKey(r.bucket, null)),
-      at(series, seriesKey(r.bucket, r.model_version)),
-    ]) {
+    for (const t of totalsOf(r)) {
       t.answers += r.answers;
       t.impressions += r.impressions;
     }
-    answersBySource.set(r.source, (answersBySource.get(r.source) ?? 0) + r.answers);
   }
   for (const r of outcomes.rows) {
-    for (const t of [
-      all,
-      at(byVersion, r.model_version),
-      at(bySource, r.source),
-      at(byPosition, r.position),
-      at(series, seriesKey(r.bucket, null)),
-      at(series, seriesKey(r.bucket, r.model_version)),
-    ]) {
+    for (const t of [...totalsOf(r), at(byPosition, r.position)]) {
       t.clicks += r.clicks;
       t.conversions += r.conversions;
       t.viewed += r.viewed;
@@ -283,9 +277,10 @@ export async function analyticsReport(db: Queryable, w: Window): Promise<Analyti
     },
     answers: {
       total: all.answers,
-      by_source: [...answersBySource.entries()]
+      by_source: [...bySource.entries()]
+        .filter(([, t]) => t.answers > 0)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([source, answers]) => ({ source, answers })),
+        .map(([source, t]) => ({ source, answers: t.answers })),
     },
     latency_ms: latencyQuantiles(latency.rows),
     series: [...series.entries()]

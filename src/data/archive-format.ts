@@ -172,6 +172,18 @@ export function encodeArchivePart(cols: EncodedArchiveColumns): Promise<Uint8Arr
   return encodeParquet(archiveTableFromColumns(cols));
 }
 
+/** Writable columns for n rows, to fill in place (readers, generators). */
+export function archiveColumnsFor(n: number) {
+  return {
+    eventId: new Array<string>(n),
+    userId: new Array<string>(n),
+    itemId: new Array<string>(n),
+    type: new Array<string>(n),
+    value: new Array<number | null>(n),
+    ts: new Float64Array(n),
+  };
+}
+
 /**
  * Parquet bytes of a part → its columns, after checking the schema is the archive's (names, and
  * types as a Parquet round trip gives them back). `label` names the file in errors.
@@ -180,14 +192,7 @@ export async function decodeArchivePart(bytes: Uint8Array, label: string): Promi
   const table = await decodeParquet(bytes, label);
   checkArchiveSchema(table.schema, label);
   const n = table.numRows;
-  const out = {
-    eventId: new Array<string>(n),
-    userId: new Array<string>(n),
-    itemId: new Array<string>(n),
-    type: new Array<string>(n),
-    value: new Array<number | null>(n),
-    ts: new Float64Array(n),
-  };
+  const out = archiveColumnsFor(n);
   const strings = [out.eventId, out.userId, out.itemId, out.type];
   let base = 0;
   for (const batch of table.batches) {
