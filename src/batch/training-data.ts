@@ -22,7 +22,7 @@ import type { Stores } from '../stores/index.js';
 import { listArchive } from './archive.js';
 import type { DecodedPart } from './archive-part.js';
 
-const READER = new URL('../../workers/archive-reader.js', import.meta.url);
+const READER = new URL('../../workers/archive-reader-entry.cjs', import.meta.url);
 
 export interface TrainingDataOptions {
   /** Oldest event time taken (epoch ms); null: everything. */

@@ -9,7 +9,7 @@ import { type KernelArtifacts, kernelArtifacts } from './backends.js';
 import type { BackendName } from './kernels.js';
 import { encodeTask, type KernelOp } from './tasks.js';
 
-const WORKER = new URL('../../workers/compute-worker.js', import.meta.url);
+const WORKER = new URL('../../workers/compute-entry.cjs', import.meta.url);
 
 /** What each worker gets at start. */
 export interface ComputeWorkerData {
