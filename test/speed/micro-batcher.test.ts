@@ -17,7 +17,7 @@ const batch = (partition: number, n: number): Batch => ({
     timestamp: 0,
   })),
 });
-const ctx = { attempt: 1, deadLetter() {} } as BatchContext;
+const ctx = { attempt: 1, deadLetter() {}, settleLater() {} } as BatchContext;
 
 function batcher(opts: { intervalMs?: number; maxEvents?: number; assigned?: number; fail?: boolean }) {
   const windows: number[][] = [];
