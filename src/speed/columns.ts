@@ -40,8 +40,12 @@ export interface DecodedWindow {
 
 const TYPE_CODE: ReadonlyMap<EventType, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]));
 
-/** Decodes every message of the window; bad ones go to their batch's dead letter. */
-export function decodeWindow(window: readonly Pending[]): DecodedWindow {
+/**
+ * Decodes every message of the window; bad ones go to their batch's dead letter. Yields to the
+ * event loop after about every `yieldEvery` messages (between batches), so that a micro-batch
+ * being written meanwhile gets its database round trips answered.
+ */
+export async function decodeWindow(window: readonly Pending[], yieldEvery = 8192): Promise<DecodedWindow> {
   let capacity = 0;
   for (const p of window) capacity += p.batch.messages.length;
   const userCode = new Int32Array(capacity);
@@ -74,7 +78,13 @@ export function decodeWindow(window: readonly Pending[]): DecodedWindow {
     return null;
   };
 
+  let sinceYield = 0;
   for (const { batch, ctx } of window) {
+    if (sinceYield >= yieldEvery) {
+      sinceYield = 0;
+      await new Promise(setImmediate);
+    }
+    sinceYield += batch.messages.length;
     for (const m of batch.messages) {
       const refused = take(m);
       if (refused !== null) {

@@ -37,6 +37,8 @@ interface RtRow {
 
 export class Histories {
   private readonly kept: LRUCache<string, History>;
+  /** Bumped whenever the kept histories are dropped: what was built from them before is suspect. */
+  private dropped = 0;
 
   constructor(
     private readonly weights: EventWeights,
@@ -48,6 +50,12 @@ export class Histories {
   /** Forget every kept history (the model or the partitions held changed). */
   reset(): void {
     this.kept.clear();
+    this.dropped++;
+  }
+
+  /** Changes whenever the kept histories are dropped (reset, abandon). */
+  get epoch(): number {
+    return this.dropped;
   }
 
   /**
@@ -63,7 +71,12 @@ export class Histories {
     reader: Queryable,
     columns: EventColumns,
     model: AlsModel,
-    opts: { useKept: boolean; readerSeesBatch: boolean },
+    opts: {
+      useKept: boolean;
+      readerSeesBatch: boolean;
+      /** Called with the users about to be read from `reader`, before the read. */
+      beforeRead?: (users: readonly string[]) => Promise<void>;
+    },
   ): Promise<Map<number, History>> {
     const perUser = new Map<number, number[]>();
     for (let i = 0; i < columns.length; i++) {
@@ -89,6 +102,7 @@ export class Histories {
     }
     if (missing.length > 0) {
       const ids = missing.map((u) => columns.users[u]!);
+      await opts.beforeRead?.(ids);
       const read = await this.read(reader, ids, model);
       for (let k = 0; k < missing.length; k++) {
         const h = read.get(ids[k]!)!;
@@ -99,14 +113,18 @@ export class Histories {
     return out;
   }
 
-  /** Keeps the histories written (call after the transaction committed). */
+  /**
+   * Keeps these histories for the next batches: after the transaction that wrote them
+   * committed, or, in the speed layer's pipeline, as soon as they are built (what the next
+   * micro-batch must start from), with abandon() if their batch then fails.
+   */
   keep(columns: EventColumns, histories: ReadonlyMap<number, History>): void {
     for (const [u, h] of histories) this.kept.set(columns.users[u]!, h);
   }
 
   /** The batch failed after after(): kept histories may hold its events, so none is trusted. */
   abandon(): void {
-    this.kept.clear();
+    this.reset();
   }
 
   private async read(tx: Queryable, users: string[], model: AlsModel): Promise<Map<string, History>> {

@@ -65,7 +65,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     intervalMs: config.speed.microbatchMs,
     maxEvents: config.speed.maxBatchEvents,
     assigned: () => assignment().length,
-    process: processor.process,
+    prepare: processor.prepare,
   });
   const topic = config.bus.topic;
   await stores.bus.ensureTopic(topic);

@@ -33,7 +33,7 @@ import { sleep } from '../stores/timeout.js';
 import { decodeWindow, type EventColumns } from './columns.js';
 import { Histories, type History } from './histories.js';
 import type { SpeedMetrics } from './metrics.js';
-import type { Pending } from './micro-batcher.js';
+import type { Pending, WindowWrite } from './micro-batcher.js';
 import { insertEvents, type ProfileRow, registerNewIds, upsertProfiles } from './writer.js';
 
 export interface ProcessorDeps {
@@ -60,6 +60,27 @@ export interface ProcessorDeps {
   parallelReads?: boolean;
 }
 
+interface Folded {
+  folded: Map<number, History>;
+  profiles: ProfileRow[];
+}
+
+/** A window between the two stages. */
+interface Prepared {
+  messages: number;
+  started: number;
+  columns: EventColumns;
+  rejected: number;
+  repeats: number;
+  version: string | null;
+  foldIn: FoldIn | null;
+  /** The fold-in from the kept histories (parallelReads), used if every event proves new. */
+  guess: Folded | null;
+  /** Histories.epoch when the guess began, and whether its histories were kept. */
+  epoch: number;
+  kept: boolean;
+}
+
 export interface BatchSummary {
   messages: number;
   stored: number;
@@ -76,6 +97,8 @@ export class MicroBatchProcessor {
   /** Per partition, the offset after the last message this process handled: where its next batch should start. */
   private readonly next = new Map<number, bigint>();
   private readonly listeners = new Set<(s: BatchSummary) => void>();
+  /** The window being written (or the last one): whose users and kept histories it touches. */
+  private writing: { users: Set<string>; epoch: number; kept: boolean; done: Promise<void> } | null = null;
 
   constructor(private readonly d: ProcessorDeps) {
     this.histories = new Histories(d.weights, d.maxHistories ?? 200_000);
@@ -87,45 +110,107 @@ export class MicroBatchProcessor {
     return () => this.listeners.delete(fn);
   }
 
+  /** One micro-batch start to end: prepare, then write (tests; the speed layer pipelines the two). */
   readonly process = async (window: readonly Pending[]): Promise<void> => {
+    const write = await this.prepare(window);
+    await write();
+  };
+
+  /**
+   * The first stage of a micro-batch, which writes nothing: decode, take up a new model, and
+   * (with `parallelReads`) fold in every user against the kept histories, extended in place and
+   * kept at once, so the next micro-batch can be prepared while this one is written. Resolves
+   * to the second stage, which the speed layer runs after the previous window's.
+   */
+  readonly prepare = async (window: readonly Pending[]): Promise<WindowWrite> => {
     const started = performance.now();
     const { metrics } = this.d;
     const held = this.d.assignment();
     for (const { batch } of window) metrics.setLag(batch.partition, batch.behind, held);
     const messages = window.reduce((s, p) => s + p.batch.messages.length, 0);
     metrics.batchEvents.observe(messages);
-    const decodeStarted = performance.now();
-    const { columns, rejected, repeats } = decodeWindow(window);
-    this.d.logger.debug(
-      { events: messages, ms: Math.round(performance.now() - decodeStarted) },
-      'speed layer micro-batch decoded',
-    );
+    const { columns, rejected, repeats } = await decodeWindow(window);
     const version = await this.followModel();
     this.checkContinuity(window);
-    const written = columns.length === 0 ? null : await this.untilStored(() => this.write(columns));
     for (const { batch } of window)
       this.next.set(batch.partition, BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n);
+    const prepared: Prepared = {
+      messages,
+      started,
+      columns,
+      rejected,
+      repeats,
+      version,
+      foldIn: this.foldIn,
+      guess: null,
+      epoch: this.histories.epoch,
+      kept: false,
+    };
+    if (columns.length > 0 && prepared.foldIn && this.d.parallelReads) await this.guess(prepared);
+    this.d.logger.debug(
+      { events: messages, ms: Math.round(performance.now() - started) },
+      'speed layer micro-batch prepared',
+    );
+    return () => this.write(prepared);
+  };
+
+  /**
+   * Folds in the prepared window's users from the kept histories (read from the store for
+   * users not kept). The window before may still be being written: its events are in the kept
+   * histories (extended when it was prepared) unless those were dropped since, and a user it
+   * touched who is not kept would be read without them — in both cases this waits for its write.
+   */
+  private async guess(p: Prepared): Promise<void> {
+    const before = this.writing;
+    if (before && !(before.kept && before.epoch === this.histories.epoch)) await before.done;
+    p.epoch = this.histories.epoch;
+    const built = await this.histories.build(this.d.db, p.columns, p.foldIn!.model, {
+      useKept: true,
+      readerSeesBatch: false,
+      beforeRead: async (ids) => {
+        const w = this.writing;
+        if (w && ids.some((id) => w.users.has(id))) await w.done;
+      },
+    });
+    p.guess = await this.fold(p.foldIn!, p.columns, built);
+    if (this.histories.epoch === p.epoch) {
+      this.histories.keep(p.columns, built);
+      p.kept = true;
+    }
+  }
+
+  /** The second stage: store, fold in where the guess cannot be used, publish. */
+  private async write(p: Prepared): Promise<void> {
+    const { columns } = p;
+    const storing = columns.length === 0 ? Promise.resolve(null) : this.untilStored(() => this.store(p));
+    const done = storing.then(
+      () => {},
+      () => {},
+    );
+    this.writing = { users: new Set(columns.users), epoch: p.epoch, kept: p.kept, done };
+    const written = await storing;
+    const { metrics } = this.d;
     const stored = written?.stored ?? 0;
-    const duplicates = repeats + columns.length - stored;
+    const duplicates = p.repeats + columns.length - stored;
     metrics.events.inc({ outcome: 'stored' }, stored);
     metrics.events.inc({ outcome: 'duplicate' }, duplicates);
-    metrics.events.inc({ outcome: 'dead_letter' }, rejected);
+    metrics.events.inc({ outcome: 'dead_letter' }, p.rejected);
     const profiles = written?.profiles ?? [];
     if (profiles.length > 0) {
       this.observeFreshness(columns, written!.folded);
-      await this.publish(version!, columns, written!.folded);
+      await this.publish(p.version!, columns, written!.folded);
     }
-    metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    metrics.batchSeconds.observe((performance.now() - p.started) / 1000);
     const summary: BatchSummary = {
-      messages,
+      messages: p.messages,
       stored,
       duplicates,
-      deadLetters: rejected,
+      deadLetters: p.rejected,
       profiles: profiles.length,
-      modelVersion: version,
+      modelVersion: p.version,
     };
     for (const fn of this.listeners) fn(summary);
-  };
+  }
 
   /** Takes up a new active model (kept histories hold the old one's item indices: dropped). */
   private async followModel(): Promise<string | null> {
@@ -161,63 +246,64 @@ export class MicroBatchProcessor {
   }
 
   /**
-   * Steps 3–5 in one transaction. When every event is new (the common case) the kept
-   * histories are extended in place; with `parallelReads`, the histories and the fold-in are
-   * computed while the database takes the COPY (histories not kept are read on another
-   * connection, which does not see the batch yet). When some events were stored before (a
-   * redelivery: an earlier attempt may have died between its commit and its offsets), every
-   * user of the batch is refolded from what the store holds, so a profile always reflects
-   * its user's whole history, however often the batch comes.
+   * Steps 3–5 in one transaction. When every event is new (the common case) the fold-in
+   * prepared from the kept histories stands, unless the kept histories were dropped since it
+   * began (a batch before it failed or was a redelivery, a new model): then, and without
+   * `parallelReads` (PGlite: the fold-in waits for the insert), the users are folded in here
+   * from what the transaction sees. When some events were stored before (a redelivery: an
+   * earlier attempt may have died between its commit and its offsets), every user of the
+   * batch is refolded from what the store holds, so a profile always reflects its user's
+   * whole history, however often the batch comes.
    */
-  private async write(columns: EventColumns) {
+  private async store(p: Prepared) {
+    const { columns, foldIn } = p;
     const phases = new Phases();
     await registerNewIds(this.d.db, columns, this.known);
     phases.mark('register');
-    const foldIn = this.foldIn;
     const result = await this.d.db
       .transaction(async (tx) => {
-        const inserting = insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600);
-        const early =
-          foldIn && this.d.parallelReads
-            ? this.histories
-                .build(this.d.db, columns, foldIn.model, { useKept: true, readerSeesBatch: false })
-                .then((h) => this.fold(foldIn, columns, h))
-            : null;
-        // Settle both before deciding, so no read is left running on its own.
-        const [inserted, guessed] = await Promise.allSettled([inserting, early]);
-        if (inserted.status === 'rejected') throw inserted.reason;
+        const inserted = await insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600);
         let stored = 0;
-        for (const n of inserted.value.values()) stored += n;
+        for (const n of inserted.values()) stored += n;
         phases.mark('insert');
-        if (!foldIn) return { stored, folded: new Map<number, History>(), profiles: [] as ProfileRow[] };
+        if (!foldIn)
+          return { stored, folded: new Map<number, History>(), profiles: [] as ProfileRow[], refolded: null };
         const allNew = stored === columns.length;
-        let folded: ReturnType<MicroBatchProcessor['fold']>;
-        if (allNew && guessed.status === 'fulfilled' && guessed.value) folded = guessed.value;
+        let folded: Folded;
+        let refolded: Map<number, History> | null = null;
+        if (allNew && p.guess && p.kept && p.epoch === this.histories.epoch) folded = p.guess;
         else {
-          if (!allNew || early) this.histories.abandon();
-          const h = await this.histories.build(tx, columns, foldIn.model, {
-            useKept: allNew,
+          if (!allNew) this.histories.abandon();
+          refolded = await this.histories.build(tx, columns, foldIn.model, {
+            useKept: allNew && !this.d.parallelReads,
             readerSeesBatch: true,
           });
-          folded = this.fold(foldIn, columns, h);
+          folded = await this.fold(foldIn, columns, refolded);
         }
         phases.mark('fold');
         await upsertProfiles(tx, foldIn.model.meta.version, folded.profiles);
         phases.mark('profiles');
-        return { stored, ...folded };
+        return { stored, ...folded, refolded };
       })
       .catch((err: unknown) => {
         this.histories.abandon();
         throw err;
       });
     phases.mark('commit');
-    this.histories.keep(columns, result.folded);
+    if (result.refolded) this.histories.keep(columns, result.refolded);
     this.d.logger.debug({ events: columns.length, ms: phases.ms }, 'speed layer micro-batch written');
     return result;
   }
 
-  /** Vectors for every user with something the model knows; others keep no profile yet. */
-  private fold(foldIn: FoldIn, columns: EventColumns, histories: Map<number, History>) {
+  /**
+   * Vectors for every user with something the model knows; others keep no profile yet. Solved
+   * a slice of users at a time, yielding between slices (a write may be waiting on the loop).
+   */
+  private async fold(
+    foldIn: FoldIn,
+    columns: EventColumns,
+    histories: Map<number, History>,
+  ): Promise<Folded> {
     const folded = new Map<number, History>();
     const rows: ReadonlyMap<number, number>[] = [];
     for (const [u, h] of histories) {
@@ -225,7 +311,11 @@ export class MicroBatchProcessor {
       folded.set(u, h);
       rows.push(h.items);
     }
-    const solved = foldIn.solveMerged(rows);
+    const solved: { vector: Float32Array }[] = [];
+    for (let from = 0; from < rows.length; from += FOLD_SLICE) {
+      if (from > 0) await new Promise(setImmediate);
+      for (const r of foldIn.solveMerged(rows.slice(from, from + FOLD_SLICE))) solved.push(r);
+    }
     const profiles: ProfileRow[] = [];
     let k = 0;
     for (const [u, h] of folded)
@@ -290,6 +380,9 @@ export class MicroBatchProcessor {
     this.d.metrics.profiles.inc(folded.size);
   }
 }
+
+/** Users solved between two yields to the event loop. */
+const FOLD_SLICE = 2048;
 
 /** Milliseconds per phase of a micro-batch, for the debug log. */
 class Phases {

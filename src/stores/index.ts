@@ -136,6 +136,7 @@ export type {
   EventBus,
   OutgoingMessage,
 } from './bus/port.js';
+export { BatchAbandonedError } from './bus/port.js';
 export type { Cache, CacheEntry } from './cache/port.js';
 export * from './errors.js';
 export type { ObjectStore } from './objects/port.js';

@@ -67,6 +67,7 @@ function windowOf(offset: number, events: InteractionEvent[]): Pending[] {
       ctx: {
         attempt: 1,
         deadLetter: () => assert.fail('nothing is dead-lettered here'),
+        settleLater: () => {},
       },
     },
   ];

@@ -9,12 +9,22 @@
  *  - Dead letters are published (durably) before deliver() reports the messages settled. If
  *    that fails, they are kept and published on the next call for the same offset, without
  *    calling the handler again.
+ *  - A handler that settles later (ctx.settleLater) gets its batch counted as settled at once,
+ *    so the consumer moves on, and `later` says when it may be committed (its dead letters
+ *    written first) or that it must be handed over again (a failed attempt, as above).
  * State is per partition and keyed by the batch's first offset, so a partition that moved to
  * another member and back starts over wherever the group's committed offset then is.
  */
 import type { Logger } from '../../logger.js';
 import { deadLetterTopic, encodeDeadLetter, reasonOf } from './dead-letter.js';
-import type { Batch, BatchContext, BusMessage, ConsumeOptions, OutgoingMessage } from './port.js';
+import {
+  type Batch,
+  BatchAbandonedError,
+  type BatchContext,
+  type BusMessage,
+  type ConsumeOptions,
+  type OutgoingMessage,
+} from './port.js';
 
 export interface DeliveryDeps {
   topic: string;
@@ -35,6 +45,18 @@ interface Pending {
   letters?: OutgoingMessage[];
 }
 
+/** What one attempt settled. */
+export interface Delivered {
+  /** How many of the batch's first messages the consumer may move past; 0: retry after a pause. */
+  settled: number;
+  /**
+   * For a batch settled later: resolves (never rejects) once the `settled` messages may be
+   * committed, to `settled`, or to 0 when they must be handed over again (after a pause).
+   * Null when they may be committed now.
+   */
+  later: Promise<number> | null;
+}
+
 export class Delivery {
   private readonly pending = new Map<number, Pending>();
 
@@ -44,7 +66,7 @@ export class Delivery {
    * One attempt at a batch of one partition (consecutive offsets). Resolves to how many of its
    * first messages are settled and may be committed; 0 means retry after a pause.
    */
-  async deliver(batch: Batch): Promise<number> {
+  async deliver(batch: Batch): Promise<Delivered> {
     const p = batch.partition;
     const first = batch.messages[0]!.offset;
     let state = this.pending.get(p);
@@ -57,11 +79,12 @@ export class Delivery {
         state = undefined;
       } else messages = messages.slice(0, end + 1);
     }
-    if (state?.letters) return this.write(p, state, messages.length);
+    if (state?.letters) return { settled: await this.write(p, state, messages.length), later: null };
 
     const attempt = (state?.attempts ?? 0) + 1;
     const rejected = new Map<string, string>();
     const offsets = new Set(messages.map((m) => m.offset));
+    let done: Promise<void> | null = null;
     const ctx: BatchContext = {
       attempt,
       deadLetter(message: BusMessage, reason: string | Error) {
@@ -69,26 +92,52 @@ export class Delivery {
           throw new TypeError(`deadLetter: offset ${message.offset} is not in this batch of partition ${p}`);
         rejected.set(message.offset, typeof reason === 'string' ? reason : reasonOf(reason));
       },
+      settleLater(promise: Promise<void>) {
+        if (done) throw new TypeError('settleLater: called twice for one batch');
+        done = promise;
+        promise.catch(() => {}); // awaited in settle(); never left unhandled meanwhile
+      },
     };
-    const { topic } = this.deps;
-    let letters: OutgoingMessage[];
     try {
       await this.deps.handler(messages === batch.messages ? batch : { ...batch, messages }, ctx);
-      letters = messages
-        .filter((m) => rejected.has(m.offset))
-        .map((m) => encodeDeadLetter(topic, m, rejected.get(m.offset)!, attempt));
     } catch (err) {
-      this.deps.report(err);
-      const last = messages.at(-1)!.offset;
-      if (attempt < this.deps.maxAttempts) {
-        this.pending.set(p, { first, last, attempts: attempt });
-        return 0;
-      }
-      const reason = reasonOf(err);
-      letters = messages.map((m) => encodeDeadLetter(topic, m, rejected.get(m.offset) ?? reason, attempt));
+      return { settled: await this.failed(p, first, messages, attempt, rejected, err), later: null };
     }
+    if (done)
+      return { settled: messages.length, later: this.settle(p, first, messages, attempt, rejected, done) };
+    return { settled: await this.succeeded(p, first, messages, attempt, rejected), later: null };
+  }
+
+  /** A batch settled later: waits for its work, then as if the handler had just resolved or thrown. */
+  private async settle(
+    p: number,
+    first: string,
+    messages: BusMessage[],
+    attempt: number,
+    rejected: Map<string, string>,
+    done: Promise<void>,
+  ): Promise<number> {
+    try {
+      await done;
+    } catch (err) {
+      if (err instanceof BatchAbandonedError) return 0;
+      return this.failed(p, first, messages, attempt, rejected, err);
+    }
+    return this.succeeded(p, first, messages, attempt, rejected);
+  }
+
+  private succeeded(
+    p: number,
+    first: string,
+    messages: BusMessage[],
+    attempt: number,
+    rejected: Map<string, string>,
+  ): Promise<number> | number {
+    const letters = messages
+      .filter((m) => rejected.has(m.offset))
+      .map((m) => encodeDeadLetter(this.deps.topic, m, rejected.get(m.offset)!, attempt));
     if (letters.length === 0) {
-      this.pending.delete(p);
+      this.clear(p, first);
       return messages.length;
     }
     return this.write(
@@ -96,6 +145,32 @@ export class Delivery {
       { first, last: messages.at(-1)!.offset, attempts: attempt, letters },
       messages.length,
     );
+  }
+
+  private failed(
+    p: number,
+    first: string,
+    messages: BusMessage[],
+    attempt: number,
+    rejected: Map<string, string>,
+    err: unknown,
+  ): Promise<number> | number {
+    this.deps.report(err);
+    const last = messages.at(-1)!.offset;
+    if (attempt < this.deps.maxAttempts) {
+      this.pending.set(p, { first, last, attempts: attempt });
+      return 0;
+    }
+    const reason = reasonOf(err);
+    const letters = messages.map((m) =>
+      encodeDeadLetter(this.deps.topic, m, rejected.get(m.offset) ?? reason, attempt),
+    );
+    return this.write(p, { first, last, attempts: attempt, letters }, messages.length);
+  }
+
+  /** Forgets the partition's state if it is this batch's (a later batch may have failed since). */
+  private clear(partition: number, first: string): void {
+    if (this.pending.get(partition)?.first === first) this.pending.delete(partition);
   }
 
   private async write(partition: number, state: Pending, settled: number): Promise<number> {
@@ -108,7 +183,7 @@ export class Delivery {
       this.deps.report(err);
       return 0;
     }
-    this.pending.delete(partition);
+    this.clear(partition, state.first);
     this.deps.logger.warn(
       {
         topic: this.deps.topic,

@@ -1,14 +1,24 @@
 /**
  * One Kafka consumer-group member behind the Consumer port. Offsets are resolved and
- * committed by hand, right after each batch is settled (delivery.ts: the handler succeeded,
- * or its messages were dead-lettered after the last attempt; autoCommit off), so nothing is
+ * committed by hand once each batch is settled (delivery.ts: the handler succeeded, or its
+ * messages were dead-lettered after the last attempt; autoCommit off), so nothing is
  * committed for a batch that is not. An unsettled batch is re-read by seeking back to its
  * first offset after a pause.
+ *
+ * A batch settled later (ctx.settleLater) is resolved at once, so kafkajs fetches the
+ * partition's next batch, and committed when its work is done; commits of one partition go
+ * through a chain, in offset order. One whose work failed seeks the partition back to it
+ * (anything handed over after it is ignored: a per-partition epoch) and pauses the partition.
+ * kafkajs waits for the batches being handled before it rejoins the group, but not for work
+ * settled later: a commit due after the group changed (a new generation: the partition may be
+ * another member's now, and kafkajs refetches from the committed offsets anyway) is dropped,
+ * and whoever holds the partition does the batch again. stop() waits for the work in progress
+ * and its commits before leaving the group.
  */
-import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka, Consumer as KafkaConsumer, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../../logger.js';
 import { sleep } from '../timeout.js';
-import { Delivery, type DeliveryDeps } from './delivery.js';
+import { type Delivered, Delivery, type DeliveryDeps } from './delivery.js';
 import { toBusError } from './kafka-errors.js';
 import type { Batch, ConsumeOptions, Consumer } from './port.js';
 
@@ -47,10 +57,14 @@ export async function startKafkaConsumer(
     logger.warn({ err: error, topic: opts.topic, groupId: opts.groupId }, 'Kafka consumer');
     opts.onError?.(error);
   };
+  // Bumped whenever the group may have moved partitions: commits due from before are dropped.
+  let generation = 0;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    generation++;
     assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
   });
   consumer.on(consumer.events.REBALANCING, () => {
+    generation++;
     assigned = [];
   });
   // kafkajs restarts itself after retriable crashes; callers hear about every crash.
@@ -64,33 +78,49 @@ export async function startKafkaConsumer(
     logger,
   });
 
+  const commits = new CommitChain(
+    consumer,
+    opts.topic,
+    () => generation,
+    timing.retryBackoffMs,
+    report,
+    () => stopped,
+  );
   const maxBatch = opts.maxBatchSize ?? 500;
+  let handling = 0;
+  let handled: (() => void) | null = null;
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale } = payload;
+    handling++;
+    try {
+      await handleBatch(payload);
+    } finally {
+      if (--handling === 0) handled?.();
+    }
+  }
+  async function handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { partition } = batch;
     for (let i = 0; i < batch.messages.length; ) {
-      if (!isRunning() || isStale()) return;
+      if (!isRunning() || isStale() || stopped) return;
       const chunk = batch.messages.slice(i, i + maxBatch);
       const next = BigInt(chunk[chunk.length - 1]!.offset) + 1n;
       const behind = Number(BigInt(batch.highWatermark) - next);
-      const settled = await delivery.deliver(
-        toBatch(opts.topic, batch.partition, chunk, Math.max(0, behind)),
-      );
-      if (settled === 0) {
-        consumer.seek({ topic: opts.topic, partition: batch.partition, offset: chunk[0]!.offset });
+      const gen = generation;
+      const epoch = commits.epoch(partition);
+      const delivered = await delivery.deliver(toBatch(opts.topic, partition, chunk, Math.max(0, behind)));
+      // Rewound meanwhile (an earlier batch's work failed): the seek stands; this batch comes again.
+      if (epoch !== commits.epoch(partition) || gen !== generation) return;
+      if (delivered.settled === 0) {
+        consumer.seek({ topic: opts.topic, partition, offset: chunk[0]!.offset });
         await sleep(timing.retryBackoffMs, stopping.signal);
         return;
       }
-      i += settled;
-      const last = chunk[settled - 1]!.offset;
+      i += delivered.settled;
+      const last = chunk[delivered.settled - 1]!.offset;
       resolveOffset(last);
-      await commitOffsetsIfNecessary({
-        topics: [
-          {
-            topic: opts.topic,
-            partitions: [{ partition: batch.partition, offset: String(BigInt(last) + 1n) }],
-          },
-        ],
-      });
+      const committed = commits.add(partition, chunk[0]!.offset, String(BigInt(last) + 1n), delivered, gen);
+      // Settled now: commit before going on, as before; settled later: the chain commits it.
+      if (!delivered.later) await committed;
       await heartbeat();
     }
   }
@@ -116,10 +146,88 @@ export async function startKafkaConsumer(
       stopped = true;
       assigned = [];
       stopping.abort();
-      // Waits for the batch in progress, then leaves the group so others take over at once.
+      // No more fetching; the batches being handled finish, the work settled later is committed
+      // (the runner must still be running for that), then the member leaves the group so
+      // others take over at once.
+      consumer.pause([{ topic: opts.topic }]);
+      if (handling > 0) await new Promise<void>((resolve) => (handled = resolve));
+      await commits.idle();
       await consumer.disconnect().catch(report);
     },
   };
+}
+
+/**
+ * Per partition, the commits of settled batches in offset order: each waits for the one
+ * before it and for its own batch's work. A batch whose work failed seeks the partition back
+ * to it, pauses the partition for a while, and starts a new epoch: whatever of the old one is
+ * still due is neither committed nor rewound again.
+ */
+class CommitChain {
+  private readonly tails = new Map<number, Promise<void>>();
+  private readonly epochs = new Map<number, number>();
+  private due = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly consumer: KafkaConsumer,
+    private readonly topic: string,
+    private readonly generation: () => number,
+    private readonly pauseMs: number,
+    private readonly report: (err: unknown) => void,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  epoch(partition: number): number {
+    return this.epochs.get(partition) ?? 0;
+  }
+
+  add(partition: number, first: string, next: string, delivered: Delivered, gen: number): Promise<void> {
+    const epoch = this.epoch(partition);
+    this.due++;
+    const tail = (this.tails.get(partition) ?? Promise.resolve()).then(async () => {
+      const settled = delivered.later ? await delivered.later : delivered.settled;
+      if (epoch !== this.epoch(partition) || gen !== this.generation()) return;
+      if (settled === 0) {
+        this.epochs.set(partition, epoch + 1);
+        this.rewind(partition, first);
+        return;
+      }
+      await this.consumer
+        .commitOffsets([{ topic: this.topic, partition, offset: next }])
+        .catch((err) => this.report(err));
+    });
+    const settled = tail.finally(() => {
+      if (--this.due > 0) return;
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.tails.set(partition, settled);
+    return settled;
+  }
+
+  /** Resolves once every commit due has been made or dropped. */
+  idle(): Promise<void> {
+    if (this.due === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private rewind(partition: number, offset: string): void {
+    const tp = [{ topic: this.topic, partitions: [partition] }];
+    try {
+      this.consumer.seek({ topic: this.topic, partition, offset });
+      this.consumer.pause(tp);
+      setTimeout(() => {
+        if (this.stopped()) return; // stop() paused every partition; it stays so
+        try {
+          this.consumer.resume(tp);
+        } catch (err) {
+          this.report(err);
+        }
+      }, this.pauseMs).unref();
+    } catch (err) {
+      this.report(err);
+    }
+  }
 }
 
 function toBatch(topic: string, partition: number, messages: KafkaMessage[], behind: number): Batch {

@@ -8,6 +8,10 @@
  *  - a batch's offset is committed only after its handler resolves: a handler that throws
  *    gets the same messages again (after a pause), and a consumer that stops or dies before
  *    committing leaves the batch to whoever takes the partition next (at-least-once);
+ *  - a handler may resolve before its work is durable (`ctx.settleLater`): the partition's next
+ *    batches are handed over meanwhile, but offsets are still committed in order, each only
+ *    once its batch has settled; a batch whose work fails later is handed over again, with
+ *    every batch of the partition after it;
  *  - a batch is handed to the handler at most `maxAttempts` times (default 5): after the last
  *    failure its messages go to the dead letter topic `<topic>.dlq` on the same bus, with the
  *    error as reason, and the offset is committed so the partition moves on. A handler can
@@ -61,6 +65,30 @@ export interface BatchContext {
    * message keeps the reason given for it. Throws a TypeError for a message not in the batch.
    */
   deadLetter(message: BusMessage, reason: string | Error): void;
+  /**
+   * Lets the handler resolve before the batch's work is done (the speed layer writes one
+   * micro-batch while it decodes the next): the consumer hands over the partition's next batch
+   * at once, but commits this batch's offset only after `done` resolves and every earlier batch
+   * of the partition is committed. If `done` rejects, this batch and every later one of the
+   * partition are handed over again after a pause, which counts as a failed attempt of this
+   * batch (dead letters after the last) unless the reason is a BatchAbandonedError. Dead letters
+   * set aside in this attempt are written after `done` resolves. If the partition is taken
+   * away meanwhile (a rebalance), a consumer that cannot be sure it still holds it leaves the
+   * offset uncommitted: the next owner does the batch again. At most once per call; a handler
+   * that throws has its `done` ignored.
+   */
+  settleLater(done: Promise<void>): void;
+}
+
+/**
+ * The reason to reject a `settleLater` promise with when the handler gives a batch up without
+ * trying it (an earlier batch failed, so this one must come again after it): not an attempt.
+ */
+export class BatchAbandonedError extends Error {
+  constructor(message = 'abandoned after an earlier batch failed') {
+    super(message);
+    this.name = 'BatchAbandonedError';
+  }
 }
 
 export interface ConsumeOptions {

@@ -4,13 +4,19 @@
  * commits the batch's offset once it is settled (delivery.ts: attempts and dead letters). A timer heartbeats meanwhile so a
  * slow handler does not lose its leases; the loop rebalances between batches, so a
  * partition is never given away while its batch is being handled.
+ *
+ * A batch settled later (ctx.settleLater) moves the partition's fetch position on at once and
+ * is committed when its work is done, in offset order per partition (a chain of commits); one
+ * whose work failed puts the position back to it after a pause, and whatever was handed over
+ * after it is ignored (a per-partition epoch). Before a partition is given away (rebalance,
+ * stop), the work still due on it finishes and is committed.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../../logger.js';
 import type { Queryable } from '../relational/port.js';
 import { sleep } from '../timeout.js';
-import { Delivery, type DeliveryDeps } from './delivery.js';
+import { type Delivered, Delivery, type DeliveryDeps } from './delivery.js';
 import type { Batch, BusMessage, ConsumeOptions, Consumer } from './port.js';
 import { TableGroup } from './table-group.js';
 
@@ -45,6 +51,9 @@ export class TableConsumer implements Consumer {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private nextRebalance = 0;
   private beating: Promise<void> = Promise.resolve();
+  /** Partition → the last commit due (settled later), and the epoch that drops stale ones. */
+  private readonly commits = new Map<number, Promise<void>>();
+  private readonly epochs = new Map<number, number>();
 
   constructor(
     private readonly db: Queryable,
@@ -87,6 +96,7 @@ export class TableConsumer implements Consumer {
     this.stopping.abort();
     clearInterval(this.heartbeatTimer);
     await this.loop;
+    await this.settled([...this.commits.keys()]); // the work still due, committed while we hold the leases
     await this.beating; // else a late heartbeat could re-register us after leave()
     this.owned.clear();
     await this.group.leave().catch((err) => this.report(err));
@@ -136,6 +146,8 @@ export class TableConsumer implements Consumer {
   private async rebalance(): Promise<void> {
     const target = new Set(await this.group.target());
     const surplus = [...this.owned.keys()].filter((p) => !target.has(p));
+    // Work still due on a partition finishes (and is committed) before it is given away.
+    await this.settled(surplus);
     await this.group.release(surplus);
     for (const p of surplus) this.owned.delete(p);
     const missing = [...target].filter((p) => !this.owned.has(p));
@@ -177,16 +189,56 @@ export class TableConsumer implements Consumer {
   }
 
   private async handle(batch: Batch): Promise<void> {
-    const settled = await this.delivery.deliver(batch);
-    if (settled === 0) {
+    const p = batch.partition;
+    const epoch = this.epochs.get(p) ?? 0;
+    const delivered = await this.delivery.deliver(batch);
+    // Put back meanwhile (an earlier batch's work failed) or lost: this batch comes again.
+    if (epoch !== (this.epochs.get(p) ?? 0) || !this.owned.has(p)) return;
+    if (delivered.settled === 0) {
       // Not committed: the same messages come back after the pause (or to the next owner).
-      this.backoffUntil.set(batch.partition, Date.now() + this.timing.retryBackoffMs);
+      this.backoffUntil.set(p, Date.now() + this.timing.retryBackoffMs);
       return;
     }
-    this.backoffUntil.delete(batch.partition);
-    const next = Number(batch.messages[settled - 1]!.offset) + 1;
-    if (await this.group.commit(batch.partition, next)) this.owned.set(batch.partition, next);
-    else this.owned.delete(batch.partition);
+    this.backoffUntil.delete(p);
+    const next = Number(batch.messages[delivered.settled - 1]!.offset) + 1;
+    this.owned.set(p, next);
+    const committed = this.commit(p, Number(batch.messages[0]!.offset), next, delivered, epoch);
+    if (!delivered.later) await committed;
+  }
+
+  /** Commits `next` once the batch's work and every earlier commit of the partition are done. */
+  private commit(p: number, first: number, next: number, delivered: Delivered, epoch: number): Promise<void> {
+    const done = (this.commits.get(p) ?? Promise.resolve()).then(async () => {
+      const settled = delivered.later ? await delivered.later : delivered.settled;
+      if (epoch !== (this.epochs.get(p) ?? 0)) return;
+      if (settled === 0) {
+        this.epochs.set(p, epoch + 1);
+        if (this.owned.has(p)) this.owned.set(p, first);
+        this.backoffUntil.set(p, Date.now() + this.timing.retryBackoffMs);
+        return;
+      }
+      try {
+        if (await this.group.commit(p, next)) return;
+      } catch (err) {
+        // Left uncommitted; a later commit of the partition covers it.
+        this.report(err);
+        return;
+      }
+      // The lease was lost: another member does the batch again.
+      this.epochs.set(p, epoch + 1);
+      this.owned.delete(p);
+    });
+    this.commits.set(p, done);
+    return done;
+  }
+
+  /** Waits for the commits due on these partitions, including ones added meanwhile. */
+  private async settled(partitions: readonly number[]): Promise<void> {
+    for (;;) {
+      const due = partitions.map((p) => this.commits.get(p));
+      await Promise.all(due);
+      if (partitions.every((p, i) => this.commits.get(p) === due[i])) return;
+    }
   }
 
   /** Waits for a local publish to this topic, the poll interval, the next rebalance, or stop(). */

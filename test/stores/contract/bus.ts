@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type DeadLetter, deadLetterTopic, decodeDeadLetter } from '../../../src/stores/bus/dead-letter.js';
 import { partitionFor } from '../../../src/stores/bus/partitioner.js';
-import type {
-  Batch,
-  BatchContext,
-  BusMessage,
-  ConsumeOptions,
-  Consumer,
-  EventBus,
+import {
+  type Batch,
+  BatchAbandonedError,
+  type BatchContext,
+  type BusMessage,
+  type ConsumeOptions,
+  type Consumer,
+  type EventBus,
 } from '../../../src/stores/bus/port.js';
 import { uid, waitFor } from '../support/wait.js';
 
@@ -243,6 +244,51 @@ export function busContract(name: string, create: () => Promise<BusHarness>): vo
         [],
         'a batch that succeeds on a later attempt leaves no dead letter',
       );
+    });
+
+    test('a batch settled later: the next is handed over meanwhile, offsets are committed after its work, and failed work comes again', async () => {
+      const topic = uid('later-');
+      const group = uid('g-');
+      await bus.publish(topic, events(1, 6).map(encode)); // one key: one partition, offsets 0-5
+      const handed: { first: string; attempt: number; settle: (err?: Error) => void }[] = [];
+      const c1 = await consume(
+        bus,
+        topic,
+        group,
+        async (batch, ctx) => {
+          let settle!: (err?: Error) => void;
+          ctx.settleLater(new Promise<void>((res, rej) => (settle = (err) => (err ? rej(err) : res()))));
+          handed.push({ first: batch.messages[0]!.offset, attempt: ctx.attempt, settle });
+        },
+        { maxBatchSize: 2, maxAttempts: 3 },
+      );
+      await waitFor(() => handed.length >= 3, 'three batches handed over before any settled');
+      assert.deepEqual(
+        handed.map((b) => b.first),
+        ['0', '2', '4'],
+      );
+      // The first one's work is done; the second one's fails; the third is given up after it.
+      handed[0]!.settle();
+      handed[1]!.settle(new Error('write failed'));
+      handed[2]!.settle(new BatchAbandonedError());
+      await waitFor(() => handed.length >= 5, 'the failed batch and the one after it again');
+      assert.deepEqual(
+        handed.slice(3).map((b) => [b.first, b.attempt]),
+        [
+          ['2', 2],
+          ['4', 1],
+        ],
+        'a failed attempt counts, an abandoned batch does not',
+      );
+      for (const b of handed.slice(3)) b.settle();
+      await c1.stop();
+
+      // Everything settled was committed: a new member of the group gets only what comes next.
+      await bus.publish(topic, events(1, 1, 6).map(encode));
+      const next = new Recorder();
+      await consume(bus, topic, group, next.handler);
+      await waitFor(() => next.messages.length >= 1, 'the message published after the commits');
+      assert.deepEqual(ids(next.events), ids(events(1, 1, 6)));
     });
 
     test('a batch that fails maxAttempts times goes to <topic>.dlq with the reason, and its partition moves on', async () => {
