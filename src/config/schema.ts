@@ -211,7 +211,7 @@ export const SCHEMA = {
     }),
     maxBatchEvents: setting(integer(1, 1_000_000), {
       env: 'RECSYS_MICROBATCH_MAX_EVENTS',
-      default: 50_000,
+      default: 200_000,
       description: 'most events in one micro-batch (and in one batch of one partition from the bus)',
     }),
     groupId: setting(text(), {

@@ -173,12 +173,13 @@ export class FoldIn {
     for (let r = 0; r < n; r++) {
       const row = rows[r]!;
       // Sorted indices, as toCsr produces them: the kernels' float sums then run in the trainer's order.
-      const sorted = [...row.keys()].sort((a, b) => a - b);
-      for (const i of sorted) {
-        this.indices[e] = i;
-        const v = row.get(i)!;
-        this.values[e] = implicit ? 1 + params.alpha * v : v;
-        e++;
+      // (A typed array sorts numerically in place, far cheaper than an array with a comparator.)
+      const start = e;
+      for (const i of row.keys()) this.indices[e++] = i;
+      const sorted = this.indices.subarray(start, e).sort();
+      for (let k = 0; k < sorted.length; k++) {
+        const v = row.get(sorted[k]!)!;
+        this.values[start + k] = implicit ? 1 + params.alpha * v : v;
       }
       this.indptr[r + 1] = e;
       this.rowReg[r] = params.lambda * sorted.length ** params.regExponent;

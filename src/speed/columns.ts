@@ -142,6 +142,36 @@ function toColumns(
     ts: ts.subarray(0, n),
     acceptedAt: acceptedAt.subarray(0, n),
   };
+  // The Arrow view is assembled on first use: nothing on the hot path reads it (the typed
+  // arrays above are its memory), and building its string vectors cost about a tenth of decoding.
+  let table: arrow.Table | null = null;
+  return {
+    length: n,
+    get table() {
+      table ??= arrowTable(n, users, items, eventId, cols);
+      return table;
+    },
+    users,
+    items,
+    eventId,
+    ...cols,
+  };
+}
+
+function arrowTable(
+  n: number,
+  users: readonly string[],
+  items: readonly string[],
+  eventId: readonly string[],
+  cols: {
+    userCode: Int32Array;
+    itemCode: Int32Array;
+    typeCode: Int8Array;
+    value: Float32Array;
+    ts: Float64Array;
+    acceptedAt: Float64Array;
+  },
+): arrow.Table {
   const dict = <T extends arrow.Int32 | arrow.Int8>(
     codes: Int32Array | Int8Array,
     index: T,
@@ -161,7 +191,7 @@ function toColumns(
   for (let i = 0; i < n; i++)
     if (Number.isNaN(cols.value[i])) nulls++;
     else valid[i >> 3]! |= 1 << (i & 7);
-  const table = new arrow.Table({
+  return new arrow.Table({
     user: dict(cols.userCode, new arrow.Int32(), users),
     item: dict(cols.itemCode, new arrow.Int32(), items),
     type: dict(cols.typeCode, new arrow.Int8(), EVENT_TYPES),
@@ -178,7 +208,6 @@ function toColumns(
     accepted_at: arrow.makeVector(cols.acceptedAt),
     event_id: arrow.vectorFromArray(eventId, new arrow.Utf8()),
   });
-  return { length: n, table, users, items, eventId, ...cols };
 }
 
 /** Strings to dense codes, in first-seen order. */

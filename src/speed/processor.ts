@@ -34,7 +34,7 @@ import { decodeWindow, type EventColumns } from './columns.js';
 import { Histories, type History } from './histories.js';
 import type { SpeedMetrics } from './metrics.js';
 import type { Pending, WindowWrite } from './micro-batcher.js';
-import { insertEvents, type ProfileRow, registerNewIds, upsertProfiles } from './writer.js';
+import { encodeEvents, insertEvents, type ProfileRow, registerNewIds, upsertProfiles } from './writer.js';
 
 export interface ProcessorDeps {
   db: RelationalStore;
@@ -70,6 +70,8 @@ interface Prepared {
   messages: number;
   started: number;
   columns: EventColumns;
+  /** The events' binary COPY payload, encoded here so that the write only sends it. */
+  payload: Buffer;
   rejected: number;
   repeats: number;
   version: string | null;
@@ -138,6 +140,7 @@ export class MicroBatchProcessor {
       messages,
       started,
       columns,
+      payload: encodeEvents(columns),
       rejected,
       repeats,
       version,
@@ -262,7 +265,7 @@ export class MicroBatchProcessor {
     phases.mark('register');
     const result = await this.d.db
       .transaction(async (tx) => {
-        const inserted = await insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600);
+        const inserted = await insertEvents(tx, columns, this.d.popularHalfLifeHours * 3600, p.payload);
         let stored = 0;
         for (const n of inserted.values()) stored += n;
         phases.mark('insert');

@@ -19,7 +19,7 @@
  * StoreTimeoutError (both StoreUnavailableError, retriable).
  *
  * What is wrapped, per port (everything else passes straight through):
- *   relational store  query, exec, copyRows, transaction (the whole transaction, not each
+ *   relational store  query, exec, copyRows, copyBinary, transaction (the whole transaction, not each
  *                     statement of its callback)
  *   cache             get, set, mget, mset, del, publish
  *   event bus         ensureTopic, publish, ping
@@ -160,6 +160,7 @@ const guards: { [K in StoreName]: (store: Ports[K], c: Circuit) => Resilient<Por
     query: <R>(sql: string, params?: readonly unknown[]) => c.call(() => db.query<R>(sql, params)),
     exec: (sql) => c.call(() => db.exec(sql)),
     copyRows: (table, columns, rows) => c.call(() => db.copyRows(table, columns, rows)),
+    copyBinary: (table, columns, payload) => c.call(() => db.copyBinary(table, columns, payload)),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => c.call(() => db.transaction(fn)),
     tryLock: (name) => c.call(() => db.tryLock(name)),
     close: () => db.close(),

@@ -64,6 +64,10 @@ export class FaultyDb implements RelationalStore {
     return this.inner.copyRows(table, columns, rows);
   }
 
+  copyBinary(table: string, columns: readonly string[], payload: Buffer): Promise<void> {
+    return this.inner.copyBinary(table, columns, payload);
+  }
+
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.inner.transaction(fn);
   }

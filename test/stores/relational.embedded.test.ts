@@ -25,6 +25,7 @@ function bind(db: RelationalStore): RelationalStore {
     query: (sql, params) => db.query(sql, params),
     exec: (sql) => db.exec(sql),
     copyRows: (t, c, r) => db.copyRows(t, c, r),
+    copyBinary: (t, c, p) => db.copyBinary(t, c, p),
     transaction: (fn) => db.transaction(fn),
     tryLock: (name) => db.tryLock(name),
     close: () => db.close(),

@@ -198,6 +198,9 @@ function switchableStore() {
       await answer();
     },
     copyRows: async () => (await answer()).rowCount,
+    copyBinary: async () => {
+      await answer();
+    },
     transaction: async () => {
       throw new Error('not used');
     },

@@ -46,6 +46,11 @@ export async function startKafkaConsumer(
     rebalanceTimeout: Math.max(timing.sessionTimeoutMs, 10_000),
     heartbeatInterval: timing.heartbeatMs,
     maxWaitTimeInMs: timing.maxWaitMs,
+    // A backlog is read in fetches this large: the speed layer's micro-batch gathers one batch
+    // per partition, so kafkajs' 1 MiB per partition (about 7,000 events) would cap it at 8
+    // partitions × 7,000 whatever RECSYS_MICROBATCH_MAX_EVENTS says. (Brokers cap a fetch at 55 MiB.)
+    maxBytesPerPartition: 4 << 20,
+    maxBytes: 32 << 20,
     allowAutoTopicCreation: false,
   });
   let assigned: number[] = [];

@@ -85,6 +85,15 @@ class PgliteStore implements RelationalStore {
     }
   }
 
+  async copyBinary(table: string, columns: readonly string[], payload: Buffer): Promise<void> {
+    this.check();
+    try {
+      await copyBinaryOn(this.db, table, columns, payload);
+    } catch (err) {
+      throw toRelationalError(err, this.ctx());
+    }
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     this.check();
     const ctx = this.ctx();
@@ -98,6 +107,13 @@ class PgliteStore implements RelationalStore {
             copyRows: async (table, columns, rows) => {
               try {
                 return await copyOn(tx, table, columns, rows);
+              } catch (err) {
+                throw toRelationalError(err, ctx);
+              }
+            },
+            copyBinary: async (table, columns, payload) => {
+              try {
+                await copyBinaryOn(tx, table, columns, payload);
               } catch (err) {
                 throw toRelationalError(err, ctx);
               }
@@ -175,6 +191,17 @@ async function copyOn(
     total += countLines(chunk); // one line per row: newlines inside values are escaped
   }
   return total;
+}
+
+async function copyBinaryOn(
+  tx: Runner,
+  table: string,
+  columns: readonly string[],
+  payload: Buffer,
+): Promise<void> {
+  await tx.query(`COPY ${copyTarget(table, columns)} FROM '/dev/blob' (FORMAT binary)`, [], {
+    blob: new Blob([new Uint8Array(payload)]),
+  });
 }
 
 function countLines(chunk: Buffer): number {

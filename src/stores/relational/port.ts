@@ -31,6 +31,11 @@ export interface Queryable {
     columns: readonly string[],
     rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
   ): Promise<number>;
+  /**
+   * Bulk insert of a ready COPY (FORMAT binary) payload (copy-binary.ts builds one): COPY table
+   * (columns) FROM STDIN (FORMAT binary) on PostgreSQL, from '/dev/blob' on PGlite. Atomic.
+   */
+  copyBinary(table: string, columns: readonly string[], payload: Buffer): Promise<void>;
 }
 
 export interface RelationalStore extends Queryable {

@@ -110,6 +110,10 @@ class PostgresStore implements RelationalStore {
     return this.withClient((client) => clientQueryable(client, this.ctx()).copyRows(table, columns, rows));
   }
 
+  copyBinary(table: string, columns: readonly string[], payload: Buffer): Promise<void> {
+    return this.withClient((client) => clientQueryable(client, this.ctx()).copyBinary(table, columns, payload));
+  }
+
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
       const tx = clientQueryable(client, this.ctx());
@@ -235,6 +239,18 @@ function clientQueryable(
         throw toRelationalError(err, ctx);
       }
     },
+    async copyBinary(table, columns, payload) {
+      const copy = new CopyFromQuery(
+        `COPY ${copyTarget(table, columns)} FROM STDIN (FORMAT binary)`,
+        chunksOf(payload, 1 << 20),
+      );
+      client.query(copy);
+      try {
+        await copy.done;
+      } catch (err) {
+        throw toRelationalError(err, ctx);
+      }
+    },
   };
 }
 
@@ -250,4 +266,9 @@ async function copyOn(
   );
   client.query(copy);
   return copy.done;
+}
+
+/** The payload in CopyData-sized pieces (views, no copies). */
+async function* chunksOf(payload: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < payload.length; at += size) yield payload.subarray(at, at + size);
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { QueryError, StoreClosedError } from '../../../src/stores/errors.js';
+import { CopyBinaryWriter } from '../../../src/stores/relational/copy-binary.js';
 import { loadMigrations, migrate } from '../../../src/stores/relational/migrate.js';
 import type { RelationalStore } from '../../../src/stores/relational/port.js';
 
@@ -285,6 +286,42 @@ export function relationalContract(name: string, create: () => Promise<Relationa
         );
         const { rows } = await db.query(`SELECT 1 FROM users WHERE user_id = 'txcopy'`);
         assert.equal(rows.length, 0);
+      });
+
+      test('copyBinary stores uuid, text, real, timestamptz, int and bytea as given; all or nothing', async () => {
+        const id = '0190a8b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b';
+        const tricky = 'tab\there\nnew line \\ back ünïcödé 🎬';
+        const w = new CopyBinaryWriter(64);
+        w.row(6).uuid(id).text('bin-u').text(tricky).text('view').float4OrNull(2.5).timestamptz(1_733_000_000_123);
+        w.row(6).uuid(id.replace('0190', '0191')).text('bin-u').text('i2').text('rating').float4OrNull(Number.NaN);
+        w.timestamptz(Date.UTC(1999, 11, 31, 23, 59, 59, 7));
+        await db.copyBinary(
+          'rt_user_interactions',
+          ['event_id', 'user_id', 'item_id', 'type', 'value', 'ts'],
+          w.finish(),
+        );
+        const { rows } = await db.query(
+          `SELECT event_id, item_id, type, value, ts FROM rt_user_interactions WHERE user_id = 'bin-u' ORDER BY ts DESC`,
+        );
+        assert.deepEqual(rows, [
+          { event_id: id, item_id: tricky, type: 'view', value: 2.5, ts: new Date(1_733_000_000_123) },
+          {
+            event_id: id.replace('0190', '0191'),
+            item_id: 'i2',
+            type: 'rating',
+            value: null,
+            ts: new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 7)),
+          },
+        ]);
+        const p = new CopyBinaryWriter();
+        p.row(4).text('bin-p').text('v1').bytea(Buffer.from(new Float32Array([1.5, -2]).buffer)).int4(-7);
+        p.row(4).text('bin-p').text('v1').bytea(Buffer.alloc(0)).int4(1);
+        await assert.rejects(
+          db.copyBinary('user_profiles', ['user_id', 'model_version', 'vector', 'n_interactions'], p.finish()),
+          (err) => err instanceof QueryError && err.code === '23505',
+        );
+        const none = await db.query(`SELECT 1 FROM user_profiles WHERE user_id = 'bin-p'`);
+        assert.equal(none.rows.length, 0);
       });
 
       test('a row of the wrong width is refused and nothing is inserted', async () => {
