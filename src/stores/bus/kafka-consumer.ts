@@ -96,9 +96,15 @@ export async function startKafkaConsumer(
   let handled: (() => void) | null = null;
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     handling++;
+    // kafkajs heartbeats only between fetches and when asked: a micro-batch that takes longer
+    // than the session timeout to prepare and write (a big one on a loaded machine) would
+    // otherwise get this member thrown out of the group, and its work redone by the next.
+    // (heartbeat() itself sends at most one per heartbeat interval.)
+    const alive = setInterval(() => payload.heartbeat().catch(() => {}), timing.heartbeatMs);
     try {
       await handleBatch(payload);
     } finally {
+      clearInterval(alive);
       if (--handling === 0) handled?.();
     }
   }

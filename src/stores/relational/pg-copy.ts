@@ -16,6 +16,7 @@ interface PgConnection {
 
 export class CopyFromQuery implements Submittable {
   private rowCount = 0;
+  private failed = false;
   private error: unknown;
   private settle!: { resolve: (n: number) => void; reject: (e: unknown) => void };
   readonly done: Promise<number>;
@@ -43,6 +44,10 @@ export class CopyFromQuery implements Submittable {
 
   private async pump(connection: PgConnection): Promise<void> {
     for await (const chunk of this.chunks) {
+      // The server refused the COPY (a unique violation, say) while data was still going out:
+      // stop here. A chunk sent later would reach the server as the start of whatever the
+      // caller runs next — another COPY on this connection would read it as its own data.
+      if (this.failed) return;
       connection.sendCopyFromChunk(chunk);
       if (connection.stream.writableNeedDrain) await drained(connection.stream);
     }
@@ -56,6 +61,7 @@ export class CopyFromQuery implements Submittable {
   }
 
   handleError(err: unknown): void {
+    this.failed = true;
     this.settle.reject(this.error ?? err);
   }
 

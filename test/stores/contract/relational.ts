@@ -324,6 +324,30 @@ export function relationalContract(name: string, create: () => Promise<Relationa
         assert.equal(none.rows.length, 0);
       });
 
+      test('a COPY refused while its data is still coming leaves the connection clean for the next COPY', async () => {
+        // The first COPY's rows keep coming after the server refused it (a duplicate key in
+        // its first chunk); by then the next COPY runs on the same connection, and none of the
+        // late rows may reach it as its own data.
+        const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        async function* late(prefix: string, dupAt: number | null, pauseMs: number) {
+          for (let i = 0; i < 4000; i++) yield [`${prefix}${i === dupAt ? 0 : i}`, 20_000 + i];
+          await sleep(pauseMs);
+          for (let i = 4000; i < 8000; i++) yield [`${prefix}${i}`, 20_000 + i];
+        }
+        const n = await db.transaction(async (tx) => {
+          await tx.exec('SAVEPOINT late');
+          await assert.rejects(
+            tx.copyRows('users', ['user_id', 'idx'], late('late-a', 1, 600)),
+            (err) => err instanceof QueryError && err.code === '23505',
+          );
+          await tx.exec('ROLLBACK TO SAVEPOINT late');
+          assert.equal(await tx.copyRows('users', ['user_id', 'idx'], late('late-b', null, 1200)), 8000);
+          return (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE user_id LIKE 'late-%'`))
+            .rows[0]!.n;
+        });
+        assert.equal(n, 8000);
+      });
+
       test('a row of the wrong width is refused and nothing is inserted', async () => {
         await assert.rejects(db.copyRows('users', ['user_id', 'idx'], [['w1']]), /2 columns/);
       });
