@@ -49,6 +49,7 @@ import { openKafkaBus } from '../src/stores/bus/kafka.js';
 import { openRedisCache } from '../src/stores/cache/redis.js';
 import { assembleStores, migrate } from '../src/stores/index.js';
 import { openMinioObjects } from '../src/stores/objects/minio.js';
+import { CopyBinaryWriter } from '../src/stores/relational/copy-binary.js';
 import type { RelationalStore } from '../src/stores/relational/port.js';
 import { openPostgres } from '../src/stores/relational/postgres.js';
 import { machine, median, repoRoot, runJson, servicesEnv, table } from './lib.js';
@@ -691,6 +692,71 @@ interface ThroughputResult {
   backlog: BacklogResult;
   bare: Array<ConsumeResult & { machineCpu: number }>;
   drains: DrainResult[];
+  floors: FloorResult[];
+}
+
+interface FloorResult {
+  rate: number;
+  seconds: number;
+  rows: number;
+}
+
+const FLOOR_COLUMNS = ['event_id', 'user_id', 'item_id', 'type', 'value', 'ts'] as const;
+const FLOOR_SLICE = 200_000;
+
+/**
+ * The floor under any stream that stores every event in rt_user_interactions: the rows the
+ * drain just stored, read back (not timed) in arrival (ts) order and written again, by the
+ * fastest bulk path there is (binary COPY, one transaction per 200K rows, no other statement),
+ * into an empty table with rt_user_interactions' columns, defaults and indexes. Only the COPYs
+ * and their commits are timed; nothing else runs meanwhile but what shares the machine.
+ */
+async function storeFloor(db: RelationalStore): Promise<FloorResult> {
+  await db.exec(
+    'DROP TABLE IF EXISTS speed_floor; CREATE TABLE speed_floor (LIKE rt_user_interactions INCLUDING ALL)',
+  );
+  interface Row {
+    event_id: string;
+    user_id: string;
+    item_id: string;
+    type: string;
+    value: number | null;
+    ts: Date;
+  }
+  let ms = 0;
+  let rows = 0;
+  let after: Row | null = null;
+  try {
+    for (;;) {
+      const page: Row[] = (
+        await db.query<Row>(
+          `SELECT event_id, user_id, item_id, type, value, ts FROM rt_user_interactions
+            WHERE $1::timestamptz IS NULL OR (ts, event_id) > ($1, $2::uuid)
+            ORDER BY ts, event_id LIMIT ${FLOOR_SLICE}`,
+          [after?.ts ?? null, after?.event_id ?? null],
+        )
+      ).rows;
+      if (page.length === 0) break;
+      const w = new CopyBinaryWriter(page.length * 96);
+      for (const r of page)
+        w.row(6)
+          .uuid(r.event_id)
+          .text(r.user_id)
+          .text(r.item_id)
+          .text(r.type)
+          .float4OrNull(r.value ?? Number.NaN)
+          .timestamptz(r.ts.getTime());
+      const payload = w.finish();
+      const t = performance.now();
+      await db.transaction((tx) => tx.copyBinary('speed_floor', FLOOR_COLUMNS, payload));
+      ms += performance.now() - t;
+      rows += page.length;
+      after = page[page.length - 1]!;
+    }
+  } finally {
+    await db.exec('DROP TABLE IF EXISTS speed_floor');
+  }
+  return { rate: rows / (ms / 1000), seconds: ms / 1000, rows };
 }
 
 async function throughput(setup: Setup): Promise<ThroughputResult> {
@@ -706,6 +772,7 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
   if (held !== BACKLOG) throw new Error(`the topic holds ${held} messages, not the ${BACKLOG} produced`);
   const bare: ThroughputResult['bare'] = [];
   const drains: DrainResult[] = [];
+  const floors: FloorResult[] = [];
   const doDrain = phases.has('drain') || phases.has('throughput');
   for (let round = 0; round < DRAIN_ROUNDS; round++) {
     const order = round % 2 === 0 ? ['bare', 'stream'] : ['stream', 'bare'];
@@ -724,10 +791,15 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
           `stream: ${Math.round(r.rate)}/s after the first rows, ${r.wallSeconds.toFixed(1)} s wall; ${r.batches} micro-batches of ${Math.round(r.meanBatchEvents)} events, ${r.meanBatchSeconds.toFixed(2)} s each; CPU % of one core: ${formatBreakdown(r.cpu)}`,
         );
         drains.push(r);
+        const f = await storeFloor(setup.db);
+        log(
+          `floor: the same ${f.rows} rows by binary COPY alone: ${Math.round(f.rate)}/s (${f.seconds.toFixed(1)} s)`,
+        );
+        floors.push(f);
       }
     }
   }
-  return { backlog, bare, drains };
+  return { backlog, bare, drains, floors };
 }
 
 // ---------------------------------------------------------------- phase 2: ingest
@@ -1038,6 +1110,8 @@ export async function benchSpeed(): Promise<string> {
               ],
             ],
           ),
+          '',
+          `Floor, measured right after each drain: the same ${k(BACKLOG)} rows written again by binary COPY alone (one transaction per ${k(FLOOR_SLICE)} rows, in arrival order, into an empty table with rt_user_interactions' columns, defaults and indexes; nothing but the COPYs timed): ${t.floors.map((f) => k(f.rate)).join(', ')} events/s, median ${(median(t.floors.map((f) => f.rate)) / bareRate).toFixed(2)} × the bare consumer. No stream that stores every event there can beat it.`,
           '',
           `With the group join counted (wall): stream ${k(median(t.drains.map((d) => BACKLOG / d.wallSeconds)))} events/s, bare consumer ${k(bareWall)} events/s. Machine CPU: % of both cores over the read, Kafka and PostgreSQL included.`,
           '',

@@ -140,7 +140,7 @@ export class MicroBatchProcessor {
       messages,
       started,
       columns,
-      payload: encodeEvents(columns),
+      payload: await encodeEvents(columns),
       rejected,
       repeats,
       version,

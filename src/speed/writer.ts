@@ -90,8 +90,9 @@ export async function insertEvents(
   tx: Queryable,
   columns: EventColumns,
   halfLifeSeconds: number,
-  payload: Buffer = encodeEvents(columns),
+  payload?: Buffer,
 ): Promise<Map<number, number>> {
+  payload ??= await encodeEvents(columns);
   await tx.exec('SAVEPOINT speed_copy');
   try {
     await tx.copyBinary('rt_user_interactions', EVENT_COLUMNS, payload);
@@ -141,11 +142,14 @@ async function insertStaged(
  * The events as a binary COPY payload (rt_user_interactions' EVENT_COLUMNS), built once per
  * micro-batch, in its prepare stage: the write then only sends it. Binary spares PostgreSQL
  * parsing each uuid and timestamp from text, and this side the escaping of every field.
+ * Yields to the event loop every `yieldEvery` rows, as decoding does, so that the micro-batch
+ * being written meanwhile gets its round trips answered.
  */
-export function encodeEvents(columns: EventColumns): Buffer {
+export async function encodeEvents(columns: EventColumns, yieldEvery = 16_384): Promise<Buffer> {
   const w = new CopyBinaryWriter(columns.length * 96);
   const { users, items, userCode, itemCode, typeCode, value, ts, eventId } = columns;
   for (let i = 0; i < columns.length; i++) {
+    if (i > 0 && i % yieldEvery === 0) await new Promise(setImmediate);
     w.row(6)
       .uuid(eventId[i]!)
       .text(users[userCode[i]!]!)

@@ -111,7 +111,9 @@ class PostgresStore implements RelationalStore {
   }
 
   copyBinary(table: string, columns: readonly string[], payload: Buffer): Promise<void> {
-    return this.withClient((client) => clientQueryable(client, this.ctx()).copyBinary(table, columns, payload));
+    return this.withClient((client) =>
+      clientQueryable(client, this.ctx()).copyBinary(table, columns, payload),
+    );
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

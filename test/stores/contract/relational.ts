@@ -292,8 +292,19 @@ export function relationalContract(name: string, create: () => Promise<Relationa
         const id = '0190a8b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b';
         const tricky = 'tab\there\nnew line \\ back ünïcödé 🎬';
         const w = new CopyBinaryWriter(64);
-        w.row(6).uuid(id).text('bin-u').text(tricky).text('view').float4OrNull(2.5).timestamptz(1_733_000_000_123);
-        w.row(6).uuid(id.replace('0190', '0191')).text('bin-u').text('i2').text('rating').float4OrNull(Number.NaN);
+        w.row(6)
+          .uuid(id)
+          .text('bin-u')
+          .text(tricky)
+          .text('view')
+          .float4OrNull(2.5)
+          .timestamptz(1_733_000_000_123);
+        w.row(6)
+          .uuid(id.replace('0190', '0191'))
+          .text('bin-u')
+          .text('i2')
+          .text('rating')
+          .float4OrNull(Number.NaN);
         w.timestamptz(Date.UTC(1999, 11, 31, 23, 59, 59, 7));
         await db.copyBinary(
           'rt_user_interactions',
@@ -314,10 +325,18 @@ export function relationalContract(name: string, create: () => Promise<Relationa
           },
         ]);
         const p = new CopyBinaryWriter();
-        p.row(4).text('bin-p').text('v1').bytea(Buffer.from(new Float32Array([1.5, -2]).buffer)).int4(-7);
+        p.row(4)
+          .text('bin-p')
+          .text('v1')
+          .bytea(Buffer.from(new Float32Array([1.5, -2]).buffer))
+          .int4(-7);
         p.row(4).text('bin-p').text('v1').bytea(Buffer.alloc(0)).int4(1);
         await assert.rejects(
-          db.copyBinary('user_profiles', ['user_id', 'model_version', 'vector', 'n_interactions'], p.finish()),
+          db.copyBinary(
+            'user_profiles',
+            ['user_id', 'model_version', 'vector', 'n_interactions'],
+            p.finish(),
+          ),
           (err) => err instanceof QueryError && err.code === '23505',
         );
         const none = await db.query(`SELECT 1 FROM user_profiles WHERE user_id = 'bin-p'`);
@@ -342,8 +361,9 @@ export function relationalContract(name: string, create: () => Promise<Relationa
           );
           await tx.exec('ROLLBACK TO SAVEPOINT late');
           assert.equal(await tx.copyRows('users', ['user_id', 'idx'], late('late-b', null, 1200)), 8000);
-          return (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE user_id LIKE 'late-%'`))
-            .rows[0]!.n;
+          return (
+            await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE user_id LIKE 'late-%'`)
+          ).rows[0]!.n;
         });
         assert.equal(n, 8000);
       });
