@@ -13,6 +13,8 @@
  *     the tables hold every event and a profile for every touched user. Rates leave out the
  *     group join: they count from the first moment anything is read (the consumer's first batch
  *     parsed; the first rows visible in rt_user_interactions), over the events after it.
+ *     After each drain, the floor: the same rows written again by binary COPY alone into an
+ *     empty table like rt_user_interactions (storeFloor), a bound on any stream that stores them.
  *  2. Ingest. POST /v1/events, 100 events a request, wrk with several connections against a
  *     `recsys serve` process, beside the same bare producer sending 100 events a send from as
  *     many concurrent loops; interleaved rounds.
