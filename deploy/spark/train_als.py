@@ -133,7 +133,8 @@ def main(argv):
         configure_s3a(spark)
         emit({"phase": "read"})
         t = time.perf_counter()
-        pairs = training_pairs(spark, args)
+        # Cached: the indexer reads the pairs once to fit and once to transform.
+        pairs = training_pairs(spark, args).cache()
         indexer = StringIndexer(
             inputCols=["user_id", "item_id"], outputCols=["user", "item"], stringOrderType="alphabetAsc"
         ).fit(pairs)
