@@ -74,22 +74,37 @@ def configure_s3a(spark):
     conf.set("fs.s3a.endpoint.region", os.environ.get("AWS_REGION", "us-east-1"))
 
 
+def exists(spark, uri):
+    """Whether a path exists, through Hadoop's file system for its scheme (s3a, file, hdfs)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path)
+
+
 def training_pairs(spark, args):
     """(user_id, item_id, rating): the window's events, deduplicated, weighted, one per pair."""
     from pyspark.sql import functions as F
 
     cols = ["event_id", "user_id", "item_id", "type", "value", "ts"]
-    events = spark.read.option("basePath", args.archive).parquet(args.archive)
-    if args.from_ms is not None:
-        start = F.timestamp_millis(F.lit(args.from_ms))
-        # dt prunes the day partitions before the window; ts cuts within the first day.
-        events = events.where((F.col("dt") >= F.to_date(start)) & (F.col("ts") >= start))
-    events = events.select(*cols)
+    sources = []
+    # A new deployment may have events only in the rows not archived yet: no archive folder.
+    if exists(spark, args.archive):
+        archived = spark.read.option("basePath", args.archive).parquet(args.archive)
+        if args.from_ms is not None:
+            start = F.timestamp_millis(F.lit(args.from_ms))
+            # dt prunes the day partitions before the window; ts cuts within the first day.
+            archived = archived.where((F.col("dt") >= F.to_date(start)) & (F.col("ts") >= start))
+        sources.append(archived.select(*cols))
     if args.recent:
         recent = spark.read.parquet(args.recent).select(*cols)
         if args.from_ms is not None:
             recent = recent.where(F.col("ts") >= F.timestamp_millis(F.lit(args.from_ms)))
-        events = events.unionByName(recent)
+        sources.append(recent)
+    if not sources:
+        raise ValueError(f"no archive at {args.archive} and no recent rows: nothing to train on")
+    events = sources[0]
+    for more in sources[1:]:
+        events = events.unionByName(more)
     if args.until_ms is not None:
         events = events.where(F.col("ts") < F.timestamp_millis(F.lit(args.until_ms)))
     events = events.dropDuplicates(["event_id"])

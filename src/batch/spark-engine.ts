@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inheritedEnv } from '../config/child-env.js';
 import type { RecsysConfig } from '../config/index.js';
 import { archiveColumnsFor, encodeArchivePart } from '../data/archive-format.js';
 import type { EventWeights } from '../events/index.js';
@@ -84,7 +85,8 @@ export function sparkSetup(
       `the Spark engine needs spark-submit (pyspark): none at ${submit}; ${fix}, or set RECSYS_SPARK_SUBMIT`,
     );
   }
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : 'java';
+  const javaHome = inheritedEnv().JAVA_HOME;
+  const java = javaHome ? path.join(javaHome, 'bin/java') : 'java';
   const probe = spawnSync(java, ['-version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0)
     throw new SparkSetupError(
@@ -241,8 +243,7 @@ function jobEnv(
   location: ObjectLocation,
   python: string | null,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const env = inheritedEnv();
   if (python) {
     env.PYSPARK_PYTHON ??= python;
     env.PYSPARK_DRIVER_PYTHON ??= python;
