@@ -10,10 +10,12 @@
  *  2. Spark: bench/peers/spark_batch.py, local[2], the same job on the same Parquet files (the
  *     local copy: pyspark ships no s3a connector), the same window, weights, rank, iterations,
  *     λ and α, recommendForAllUsers(100) written by JDBC into a table of the same shape.
+ *  3. recsys with the Spark engine: the same `batch run` with `--engine spark` on a fresh database
+ *     (SPARK_MASTER=local[2]; scripts/spark.sh installs it), time per phase beside the built-in's.
  * Targets: recsys's whole run ≤ 120 s, peak RSS ≤ 4 GB, Spark's wall time ≥ 5 × recsys's.
  *
- * Knobs (run them with --quick so RESULTS.md keeps the standard run): BENCH_BATCH_RUN=recsys,spark
- * picks the jobs (default both; `data` only writes the archive); BENCH_BATCH_DATA=full|quick
+ * Knobs (run them with --quick so RESULTS.md keeps the standard run): BENCH_BATCH_RUN=recsys,recsys-spark,spark
+ * picks the jobs (default all three; `data` only writes the archive); BENCH_BATCH_DATA=full|quick
  * picks the data size apart from --quick; BENCH_BATCH_KEEP=1 keeps the database;
  * SPARK_DRIVER_MEMORY (default 8g).
  */
@@ -46,7 +48,9 @@ const TARGET_RATIO = 5;
 const RUN_TIMEOUT_MS = 3_600_000;
 
 const log = (msg: string) => process.stderr.write(`bench batch: ${msg}\n`);
-const runs = new Set((process.env.BENCH_BATCH_RUN ?? 'recsys,spark').split(',').map((s) => s.trim()));
+const runs = new Set(
+  (process.env.BENCH_BATCH_RUN ?? 'recsys,recsys-spark,spark').split(',').map((s) => s.trim()),
+);
 const implicit = DEFAULT_PARAMS.implicit;
 
 interface Job {
@@ -69,7 +73,7 @@ export async function benchBatch(opts: { quick: boolean }): Promise<string> {
     bucket,
   });
   const archive = await ensureBatchArchive(spec, objects, localDir, WINDOW_DAYS, log);
-  if (!runs.has('recsys') && !runs.has('spark')) {
+  if (!runs.has('recsys') && !runs.has('recsys-spark') && !runs.has('spark')) {
     await objects.close();
     return describeData(archive);
   }
@@ -79,16 +83,29 @@ export async function benchBatch(opts: { quick: boolean }): Promise<string> {
   const dbUrl = new URL(base.DATABASE_URL);
   dbUrl.pathname = `/${DB_NAME}`;
   const admin = await openPostgres({ url: base.DATABASE_URL, connectTimeoutMs: 5000, logger: silentLogger });
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  const db = await openPostgres({ url: dbUrl.toString(), connectTimeoutMs: 5000, logger: silentLogger });
-  try {
+  // Each recsys run starts from an empty database (no active model), so both engines' runs
+  // hold out the same latest 10 % and go through the same phases.
+  const freshDb = async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${DB_NAME}`);
+    const db = await openPostgres({ url: dbUrl.toString(), connectTimeoutMs: 5000, logger: silentLogger });
     await migrate(db);
-    const recsys = runs.has('recsys')
-      ? await runRecsys(db, { ...base, DATABASE_URL: dbUrl.toString(), S3_BUCKET: bucket })
-      : null;
+    return db;
+  };
+  let db = await freshDb();
+  try {
+    const env = { ...base, DATABASE_URL: dbUrl.toString(), S3_BUCKET: bucket };
+    const recsys = runs.has('recsys') ? await runRecsys(db, env, 'builtin') : null;
+    let recsysSpark: Job | null = null;
+    if (runs.has('recsys-spark')) {
+      if (recsys) {
+        await db.close();
+        db = await freshDb();
+      }
+      recsysSpark = await runRecsys(db, env, 'spark');
+    }
     const spark = runs.has('spark') ? await runSpark(db, dbUrl, localDir) : null;
-    return report(archive, recsys, spark);
+    return report(archive, recsys, recsysSpark, spark);
   } finally {
     await db.close();
     if (!process.env.BENCH_BATCH_KEEP)
@@ -107,13 +124,20 @@ async function countLists(db: RelationalStore, tableName: string, version: strin
   return { rows: Number(rows[0]!.n), fullLists: Number(rows[0]!.full) };
 }
 
-async function runRecsys(db: RelationalStore, env: Record<string, string>): Promise<Job> {
-  log('recsys batch run');
+async function runRecsys(
+  db: RelationalStore,
+  env: Record<string, string>,
+  engine: 'builtin' | 'spark',
+): Promise<Job> {
+  log(`recsys batch run --engine ${engine}`);
   const measured = await runMeasured(
     process.execPath,
-    [path.join(repoRoot, 'bin/recsys.js'), 'batch', 'run', '--json'],
+    [path.join(repoRoot, 'bin/recsys.js'), 'batch', 'run', '--json', '--engine', engine],
     {
       ...env,
+      // The Spark engine (scripts/spark.sh installs it): the same cores and driver memory as the peer.
+      SPARK_MASTER: `local[${THREADS}]`,
+      RECSYS_SPARK_CONF: `spark.driver.memory=${process.env.SPARK_DRIVER_MEMORY ?? '8g'}`,
       RECSYS_MODE: 'services',
       RECSYS_LOG_LEVEL: 'warn',
       RECSYS_TRAIN_MODE: 'implicit',
@@ -203,7 +227,7 @@ function describeData(a: BatchArchive): string {
   );
 }
 
-function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string {
+function report(a: BatchArchive, recsys: Job | null, recsysSpark: Job | null, spark: Job | null): string {
   const out = [`## Batch layer (${machine()})`, '', describeData(a), ''];
   out.push(
     `Both jobs: the last ${WINDOW_DAYS} days (all of the data), deduplicated by event_id, weighted per type ` +
@@ -218,10 +242,16 @@ function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string 
       `tree's, from /proc every 100 ms (VmHWM, and summed VmRSS for Spark's Python + JVM). Load avg: ` +
       `the machine's 1-minute load average at the job's start and end (other work shares these 2 cores).`,
     '',
+    `recsys, Spark engine: the same \`batch run\` with \`--engine spark\` (SPARK_MASTER=local[${THREADS}], ` +
+      `deploy/spark/train_als.py reading the archive from MinIO over s3a): its train and refit phases are ` +
+      `each one spark-submit (JVM start, read, index, ALS on the whole pairs, factors to MinIO) — the refit ` +
+      `starts cold, Spark's ALS takes no warm start — and the rest of the run is the built-in one's.`,
+    '',
   );
   const rows: Array<Array<string | number>> = [];
   for (const [name, job] of [
     ['recsys', recsys],
+    ['recsys, Spark engine', recsysSpark],
     ['Spark', spark],
   ] as const) {
     if (!job) continue;
@@ -249,6 +279,13 @@ function report(a: BatchArchive, recsys: Job | null, spark: Job | null): string 
         `${fmtInt(data.recent ?? 0)} recent rows).`,
     );
   if (spark) out.push(`Spark trained on ${fmtInt(Number(spark.measured.result.nnz))} (user, item) pairs.`);
+  const ndcg = (job: Job | null) =>
+    (job?.measured.result.metrics as { gate?: { candidate?: { ndcg_at_10?: number } } } | undefined)?.gate
+      ?.candidate?.ndcg_at_10;
+  if (recsys && recsysSpark)
+    out.push(
+      `Holdout NDCG@10 (the latest 10 %, the same pairs): built-in engine ${ndcg(recsys)}, Spark engine ${ndcg(recsysSpark)}.`,
+    );
   out.push('');
   if (recsys) {
     const ratio = spark ? spark.measured.wallSeconds / recsys.measured.wallSeconds : Number.NaN;

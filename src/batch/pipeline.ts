@@ -3,10 +3,11 @@
  * scheduler alike (Oryx's batch layer: read the window, build, evaluate, publish):
  *
  *   read        archive Parquet of the window + recent rt rows → one deduplicated, weighted COO
- *   train       ALS on the pool, on all but the held-out latest interactions
+ *   train       ALS on all but the held-out latest interactions, by the run's engine (engine.ts):
+ *               the built-in one on the pool, or a Spark job (spark-engine.ts)
  *   evaluate    the candidate and the active model on the same holdout → the promotion gate
- *   refit       (published runs) ALS again on the whole window, so the model knows the latest data,
- *               warm-started from the candidate (a quarter of the iterations)
+ *   refit       (published runs) ALS again on the whole window, so the model knows the latest data
+ *               (built-in: warm-started from the candidate, a quarter of the iterations)
  *   save        the artifact under models/<version>/ and a `models` row (candidate)
  *   precompute  top-N for every user, written beside the answers being served
  *   activate    one transaction switches the active model (and with it the answers served),
@@ -21,15 +22,18 @@ import type { ComputePool } from '../compute/pool.js';
 import type { RecsysConfig } from '../config/index.js';
 import type { EventWeights } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import { fitAls } from '../model/fit.js';
+import { newModelVersion } from '../model/fit.js';
 import type { AlsModel } from '../model/model.js';
 import { type AlsParams, DEFAULT_PARAMS, validateParams } from '../model/params.js';
 import { activateModel, activeVersion, loadModel, publishModel } from '../model/registry.js';
 import { openRun, type RunStatus, type RunTrigger } from '../model/runs.js';
 import { Scorer } from '../model/scorer.js';
 import type { Stores } from '../stores/index.js';
+import type { EngineRequest } from './engine.js';
+import { selectEngine } from './engines.js';
 import { defaultGateMetric, type GateResult, judge, splitByTime } from './gate.js';
 import { precomputeRecommendations } from './precompute.js';
+import type { ObjectLocation } from './spark-engine.js';
 import { readTrainingData } from './training-data.js';
 import { pruneModels } from './versions.js';
 
@@ -46,6 +50,8 @@ export interface BatchDeps {
   onProgress?: (p: Progress) => void;
   /** The clock the window is measured from (tests move it). */
   now?: () => number;
+  /** Where the object store's keys are, for an engine that reads them itself (Spark). */
+  objectsAt?: ObjectLocation;
 }
 
 export interface Progress {
@@ -106,7 +112,7 @@ export async function startBatchRun(
     const metrics: Record<string, unknown> = {};
     let version: string | null = null;
     try {
-      const r = await pipeline(deps, run.phase.bind(run), metrics);
+      const r = await pipeline(deps, run.id, run.phase.bind(run), metrics);
       version = r.version;
       const status = r.published ? 'succeeded' : 'rejected';
       await run.finish({ status, modelVersion: version, published: r.published, metrics });
@@ -136,6 +142,7 @@ function outcome(
 
 async function pipeline(
   deps: BatchDeps,
+  runId: string,
   phase: (name: string) => Promise<void>,
   metrics: Record<string, unknown>,
 ): Promise<{ version: string; published: boolean }> {
@@ -169,45 +176,64 @@ async function pipeline(
   const notBefore = active?.meta.dataUntil ? Date.parse(active.meta.dataUntil) : null;
   const split = splitByTime(data.coo, settings.holdoutFraction, notBefore);
 
-  await enter('train');
-  let { model } = await fitAls(split.train, params, {
-    backend,
-    pool,
-    onIteration: (it) => deps.onProgress?.({ phase: 'train', done: it, total: params.iterations }),
+  const engine = selectEngine(deps);
+  metrics.engine = engine.name;
+  const version = newModelVersion();
+  const req = (name: Phase): EngineRequest => ({
+    runId,
+    version,
+    params,
+    fromMs,
+    data: data.coo,
+    split,
+    onProgress: (done, total) => deps.onProgress?.({ phase: name, done, total }),
   });
+  let model: AlsModel;
+  let gate: GateResult;
+  try {
+    await enter('train');
+    model = await engine.candidate(req('train'));
 
-  await enter('evaluate');
-  const gate = await judge(model, active, split.test, {
-    mode: settings.mode,
-    metric: settings.gateMetric ?? defaultGateMetric(settings.mode),
-    tolerance: settings.gateTolerance,
-    backend,
-    pool,
-  });
-  metrics.gate = gateSummary(gate, split.cutMs, activeName);
-  Object.assign(model.meta.metrics, gate.candidate);
+    await enter('evaluate');
+    gate = await judge(model, active, split.test, {
+      mode: settings.mode,
+      metric: settings.gateMetric ?? defaultGateMetric(settings.mode),
+      tolerance: settings.gateTolerance,
+      backend,
+      pool,
+    });
+    metrics.gate = gateSummary(gate, split.cutMs, activeName);
+    Object.assign(model.meta.metrics, gate.candidate);
 
-  if (gate.publish && split.cutMs !== null) {
-    // The held-out latest data goes into the published model: ALS again on the whole window,
-    // warm-started from the candidate's items, so a quarter of the iterations converge.
-    await enter('refit');
-    const holdoutMetrics = model.meta.metrics;
-    const iterations = Math.max(2, Math.ceil(params.iterations / 4));
-    ({ model } = await fitAls(
-      data.coo,
-      { ...params, iterations },
-      {
-        backend,
-        pool,
-        warmStart: model,
-        onIteration: (it) => deps.onProgress?.({ phase: 'refit', done: it, total: iterations }),
-      },
-    ));
-    metrics.refit = { iterations, warm_start: true };
-    // Its metrics are the held-out ones of its twin.
-    Object.assign(model.meta.metrics, holdoutMetrics);
+    if (gate.publish && split.cutMs !== null) {
+      // The held-out latest data goes into the published model: trained again on the whole window.
+      await enter('refit');
+      const holdoutMetrics = model.meta.metrics;
+      const refit = await engine.refit(req('refit'), model);
+      model = refit.model;
+      metrics.refit = refit.info;
+      // Its metrics are the held-out ones of its twin.
+      Object.assign(model.meta.metrics, holdoutMetrics);
+    }
+  } finally {
+    if (engine.metrics) metrics[engine.name] = engine.metrics;
+    await engine
+      .cleanup?.({ version })
+      .catch((err) =>
+        deps.logger.warn({ err, run: runId }, 'could not remove what the training engine left'),
+      );
   }
+  return publish(deps, enter, metrics, model, gate);
+}
 
+async function publish(
+  deps: BatchDeps,
+  enter: (name: Phase) => Promise<void>,
+  metrics: Record<string, unknown>,
+  model: AlsModel,
+  gate: GateResult,
+): Promise<{ version: string; published: boolean }> {
+  const { stores, settings } = deps;
   await enter('save');
   await publishModel(stores, model, { activate: false });
   const version = model.meta.version;

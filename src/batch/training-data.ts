@@ -98,7 +98,7 @@ export async function readTrainingData(
   };
 }
 
-interface RtRow {
+export interface RtRow {
   event_id: string;
   user_id: string;
   item_id: string;
@@ -107,10 +107,13 @@ interface RtRow {
   ts: number;
 }
 
-async function readRecent(db: Stores['db'], fromMs: number | null, acc: Accumulator): Promise<void> {
+/**
+ * The `rt_user_interactions` rows from `fromMs` on (null: all), a page at a time: keyset pages
+ * by event id, so memory stays bounded whatever the last hours held.
+ */
+export async function* recentRows(db: Stores['db'], fromMs: number | null): AsyncGenerator<RtRow[]> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    // Keyset pages by event id: bounded memory whatever the last hours held.
     const { rows } = await db.query<RtRow>(
       `SELECT event_id::text AS event_id, user_id, item_id, type, value,
               (extract(epoch FROM ts) * 1000)::float8 AS ts
@@ -119,10 +122,15 @@ async function readRecent(db: Stores['db'], fromMs: number | null, acc: Accumula
         ORDER BY event_id LIMIT ${RT_PAGE}`,
       [after, fromMs],
     );
-    for (const r of rows) acc.addOne(r.event_id, r.user_id, r.item_id, r.type, r.value, Math.round(r.ts));
+    if (rows.length > 0) yield rows;
     if (rows.length < RT_PAGE) return;
     after = rows[rows.length - 1]!.event_id;
   }
+}
+
+async function readRecent(db: Stores['db'], fromMs: number | null, acc: Accumulator): Promise<void> {
+  for await (const rows of recentRows(db, fromMs))
+    for (const r of rows) acc.addOne(r.event_id, r.user_id, r.item_id, r.type, r.value, Math.round(r.ts));
 }
 
 /** Growing column arrays, the id maps and the event-id sets. */

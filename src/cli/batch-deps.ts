@@ -1,5 +1,7 @@
 /** What every way into a batch run (CLI, admin API, scheduler, `recsys start`) hands the pipeline. */
+import path from 'node:path';
 import type { BatchDeps, Progress } from '../batch/pipeline.js';
+import type { ObjectLocation } from '../batch/spark-engine.js';
 import type { BackendName } from '../compute/kernels.js';
 import type { ComputePool } from '../compute/pool.js';
 import type { RecsysConfig } from '../config/index.js';
@@ -21,5 +23,20 @@ export function batchDeps(
     weights: config.events.weights,
     logger,
     onProgress,
+    objectsAt: objectLocation(config),
+  };
+}
+
+/** Where the object store's keys are, for a training engine that reads them itself (Spark). */
+export function objectLocation(config: RecsysConfig): ObjectLocation | undefined {
+  if (config.mode === 'embedded') return { kind: 'folder', dir: path.join(config.dataDir, 'objects') };
+  if (!config.s3) return undefined;
+  const { endpoint, accessKey, secretKey, bucket } = config.s3;
+  return {
+    kind: 's3',
+    endpoint: config.batch.spark.s3Endpoint ?? endpoint,
+    accessKey,
+    secretKey,
+    bucket,
   };
 }

@@ -11,6 +11,7 @@ import { type Progress, type RunOutcome, startBatchRun } from '../batch/pipeline
 import { resolveBackend } from '../compute/backends.js';
 import type { BackendName } from '../compute/kernels.js';
 import { ComputePool } from '../compute/pool.js';
+import { BATCH_ENGINES } from '../config/index.js';
 import { logger } from '../logger.js';
 import { RunInProgressError } from '../model/runs.js';
 import { batchDeps } from './batch-deps.js';
@@ -21,6 +22,7 @@ interface RunOpts extends StoreOpts {
   json?: boolean;
   backend?: BackendName;
   threads?: number;
+  engine?: 'builtin' | 'spark';
 }
 
 export function batchCommand(): Command {
@@ -31,6 +33,11 @@ export function batchCommand(): Command {
         .description('run the batch pipeline once, now (refused while another run is in progress)')
         .option('--json', 'print one JSON line with the outcome')
         .addOption(new Option('--backend <name>', 'compute backend').choices(['native', 'wasm', 'js']))
+        .addOption(
+          new Option('--engine <name>', 'what trains the model (default: RECSYS_BATCH_ENGINE)').choices([
+            ...BATCH_ENGINES,
+          ]),
+        )
         .option(
           '--threads <n>',
           'worker threads (default: one per core)',
@@ -42,7 +49,8 @@ export function batchCommand(): Command {
 }
 
 async function runOnce(opts: RunOpts): Promise<void> {
-  const config = configFrom(opts);
+  const loaded = configFrom(opts);
+  const config = opts.engine ? { ...loaded, batch: { ...loaded.batch, engine: opts.engine } } : loaded;
   const stores = await openFrom(config);
   const pool = new ComputePool(opts.threads ?? availableParallelism());
   const bar = !opts.json && process.stderr.isTTY ? progressBar() : null;

@@ -19,6 +19,7 @@ export {
 } from './load.js';
 export {
   BACKEND_NAMES,
+  BATCH_ENGINES,
   LOG_LEVELS,
   type LogLevel,
   MODES,

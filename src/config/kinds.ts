@@ -276,3 +276,29 @@ export function eventWeights(): Kind<EventWeights, Partial<Record<keyof EventWei
         .join(','),
   };
 }
+
+const SPARK_MASTER = /^(local(\[(\d+|\*)(,\d+)?\])?|(spark|mesos|k8s):\/\/\S+|yarn)$/;
+
+/** A Spark master URL, as spark-submit's --master takes it. */
+export function sparkMaster(): Kind<string> {
+  return {
+    schema: T.String({ minLength: 1 }),
+    fromEnv: trimmed,
+    check: (v) => (SPARK_MASTER.test(v as string) ? undefined : 'not a Spark master'),
+    expected: '`local`, `local[N]`, `local[*]`, `spark://host:port`, `yarn` or `k8s://https://host:port`',
+    type: 'Spark master',
+  };
+}
+
+/** Spark properties, `spark.key=value` entries (comma-separated in the environment). */
+export function sparkConf(): Kind<string[], string | string[]> {
+  return {
+    ...list(),
+    check: (v) => {
+      const bad = (v as string[]).find((e) => !/^spark\.[\w.-]+=.*$/.test(e));
+      return bad === undefined ? undefined : `${JSON.stringify(bad)} is not spark.<key>=<value>`;
+    },
+    expected: 'a comma-separated list of spark.<key>=<value>',
+    type: 'list of spark.key=value',
+  };
+}

@@ -17,6 +17,8 @@ import {
   list,
   number,
   oneOf,
+  sparkConf,
+  sparkMaster,
   subsetOf,
   text,
   timeZone,
@@ -26,6 +28,7 @@ import { derived, type SchemaTree, setting } from './setting.js';
 
 export const MODES = ['embedded', 'services'] as const;
 export const READINESS_CHECKS = ['db', 'cache', 'bus', 'model'] as const;
+export const BATCH_ENGINES = ['builtin', 'spark'] as const;
 export const BACKEND_NAMES = ['native', 'wasm', 'js'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -331,6 +334,44 @@ export const SCHEMA = {
       default: 60_000,
       description: 'pause before the first retry; each further one waits twice as long',
     }),
+    engine: setting(oneOf(BATCH_ENGINES), {
+      env: 'RECSYS_BATCH_ENGINE',
+      default: 'builtin',
+      description:
+        "what trains a batch run's model: `builtin` (ALS in this process) or `spark` (a PySpark job, deploy/spark/, on `SPARK_MASTER`); `--engine` overrides",
+    }),
+    spark: {
+      master: setting(sparkMaster(), {
+        env: 'SPARK_MASTER',
+        default: 'local[*]',
+        description:
+          'the Spark engine: where the job runs (`local[N]`, `spark://host:7077`, `yarn`, `k8s://…`)',
+      }),
+      submit: setting(filePath(), {
+        env: 'RECSYS_SPARK_SUBMIT',
+        default: null,
+        description:
+          'the Spark engine: the spark-submit to run (none: `.spark/venv/bin/spark-submit`, which `scripts/spark.sh` installs)',
+      }),
+      jars: setting(list(), {
+        env: 'RECSYS_SPARK_JARS',
+        default: null,
+        description:
+          'the Spark engine: jars for s3a (hadoop-aws, the AWS SDK bundle); none: the ones in `.spark/jars`',
+      }),
+      conf: setting(sparkConf(), {
+        env: 'RECSYS_SPARK_CONF',
+        default: [],
+        description:
+          'the Spark engine: more Spark properties, e.g. `spark.executor.memory=8g,spark.driver.memory=4g`',
+      }),
+      s3Endpoint: setting(url(['http:', 'https:']), {
+        env: 'RECSYS_SPARK_S3_ENDPOINT',
+        default: null,
+        description:
+          "the Spark engine: the object store's address as the Spark cluster reaches it (none: `S3_ENDPOINT`)",
+      }),
+    },
   },
   analytics: {
     intervalMs: setting(integer(100, 86_400_000), {

@@ -221,6 +221,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs a Spark master and worker for the Spark engine only with the spark profile', () => {
+    for (const name of ['spark-master', 'spark-worker'])
+      assert.deepEqual(services[name]?.profiles, ['spark'], `${name} runs only when asked for`);
+    assert.equal(services['spark-worker']!.image, services['spark-master']!.image);
+    const worker = commandOf('spark-worker', services['spark-worker']!);
+    assert.equal(worker.at(-1), 'spark://spark-master:7077');
+    assert.ok(services['spark-master']!.ports?.includes('127.0.0.1:7077:7077'));
+  });
+
   it('checks /readyz on the port each server listens on, on every address', () => {
     for (const name of ['serve', 'stream']) {
       const s = services[name]!;
