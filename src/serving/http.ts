@@ -393,6 +393,10 @@ export class HttpKit {
   }
 
   private decodeParam(raw: string): string {
+    // uWS turns bytes that are not UTF-8 into U+FFFD; a client that means U+FFFD percent-encodes
+    // it (RFC 3986 has no raw non-ASCII in a path), so a raw one is bytes we cannot read back.
+    if (raw.includes('\ufffd'))
+      throw new HttpError(400, 'invalid_path', 'the path is not valid UTF-8 (percent-encode non-ASCII)');
     let value = raw;
     if (raw.includes('%')) {
       try {
@@ -438,7 +442,14 @@ export class HttpKit {
         // uWS neuters `chunk` when this callback returns: copy it.
         chunks.push(Buffer.from(chunk.slice(0)));
         if (!isLast) return;
-        const text = Buffer.concat(chunks, size).toString('utf8');
+        let text: string;
+        try {
+          text = UTF8.decode(Buffer.concat(chunks, size));
+        } catch {
+          // Buffer#toString would put U+FFFD for the bad bytes and store ids nobody sent.
+          reject(new HttpError(400, 'invalid_encoding', 'the body is not valid UTF-8'));
+          return;
+        }
         if (text.trim() === '') {
           reject(new HttpError(400, 'invalid_json', 'the request needs a JSON body'));
           return;
@@ -458,6 +469,9 @@ export class HttpKit {
     });
   }
 }
+
+/** Throws on bytes that are not UTF-8 instead of replacing them; keeps a BOM, as Buffer#toString did (JSON.parse refuses it). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function tooLarge(max: number): HttpError {
   return new HttpError(413, 'payload_too_large', `the body exceeds the limit of ${max} bytes`);

@@ -242,6 +242,28 @@ describe('security and limits', () => {
     assert.equal((await call(f.base, 'GET', '/healthz')).status, 200);
   });
 
+  it('bytes that are not UTF-8 are refused, not stored as U+FFFD', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"user_id":"u'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","item_id":"i1","type":"view"}'),
+    ]);
+    const head = `POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: ${API_KEY}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const posted = await raw(f.server.port, Buffer.concat([Buffer.from(head), body]));
+    assert.match(posted, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"invalid_encoding"/);
+    const path = Buffer.concat([
+      Buffer.from('GET /v1/recommendations/u'),
+      Buffer.from([0xff, 0xc3, 0x28]),
+      Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ]);
+    assert.match(
+      await raw(f.server.port, path),
+      /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"invalid_path"/,
+    );
+    // U+FFFD itself, percent-encoded, is an id like any other.
+    assert.equal((await call(f.base, 'GET', '/v1/recommendations/u%EF%BF%BD')).status, 200);
+  });
+
   it('a 405 never names the method it refuses as the one to use', async () => {
     // Every registered path, with each method uWS routes: a refusal must not say "X is not
     // allowed here; use X" (as a plain GET on the WebSocket path once did).
