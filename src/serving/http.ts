@@ -8,6 +8,7 @@
  * and per-route metrics. No handler can throw past this file.
  */
 
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from '../logger.js';
 import { StoreError } from '../stores/errors.js';
 import type { ApiKeys } from './api-keys.js';
@@ -442,14 +443,13 @@ export class HttpKit {
         // uWS neuters `chunk` when this callback returns: copy it.
         chunks.push(Buffer.from(chunk.slice(0)));
         if (!isLast) return;
-        let text: string;
-        try {
-          text = UTF8.decode(Buffer.concat(chunks, size));
-        } catch {
-          // Buffer#toString would put U+FFFD for the bad bytes and store ids nobody sent.
+        const bytes = Buffer.concat(chunks, size);
+        // toString would put U+FFFD for bytes that are not UTF-8, and store ids nobody sent.
+        if (!isUtf8(bytes)) {
           reject(new HttpError(400, 'invalid_encoding', 'the body is not valid UTF-8'));
           return;
         }
+        const text = bytes.toString('utf8');
         if (text.trim() === '') {
           reject(new HttpError(400, 'invalid_json', 'the request needs a JSON body'));
           return;
@@ -469,9 +469,6 @@ export class HttpKit {
     });
   }
 }
-
-/** Throws on bytes that are not UTF-8 instead of replacing them; keeps a BOM, as Buffer#toString did (JSON.parse refuses it). */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function tooLarge(max: number): HttpError {
   return new HttpError(413, 'payload_too_large', `the body exceeds the limit of ${max} bytes`);
