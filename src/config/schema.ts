@@ -204,6 +204,12 @@ export const SCHEMA = {
       description:
         '`recsys serve` and `recsys start`: the HTTP and WebSocket port; 0 = any free port; `--port` overrides',
     }),
+    reusePort: setting(flag(), {
+      env: 'RECSYS_REUSE_PORT',
+      default: derived('on in services mode, off in embedded mode', (get) => get('mode') === 'services'),
+      description:
+        'listen with `SO_REUSEPORT`, so that several `recsys serve` on the same stores share one port (the kernel spreads connections); off, a port in use is refused at start',
+    }),
   },
   speed: {
     microbatchMs: setting(integer(100, 3_600_000), {

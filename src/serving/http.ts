@@ -8,6 +8,7 @@
  * and per-route metrics. No handler can throw past this file.
  */
 
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from '../logger.js';
 import { StoreError } from '../stores/errors.js';
 import type { ApiKeys } from './api-keys.js';
@@ -189,7 +190,8 @@ export class HttpKit {
   }
 
   /** Registered path patterns (as regular expressions) and their methods, for 405 answers. */
-  private readonly known: Array<{ pattern: string; test: RegExp; methods: Set<string> }> = [];
+  private readonly known: Array<{ pattern: string; test: RegExp; methods: Set<string>; upgrade?: boolean }> =
+    [];
 
   get(pattern: string, spec: RouteSpec, handler: Handler): void {
     this.remember('GET', pattern);
@@ -203,8 +205,22 @@ export class HttpKit {
     this.opts.app.post(pattern, (res, req) => this.handle(spec, metrics, handler, res, req));
   }
 
-  /** Marks a path served by something other than get/post (the WebSocket upgrade). */
+  /** Marks a path served by something other than get/post. */
   remember(method: string, pattern: string): void {
+    this.entry(pattern).methods.add(method);
+  }
+
+  /**
+   * Marks a WebSocket path: uWS passes a GET there that is no valid upgrade (no
+   * Sec-WebSocket-Key) on to the catch-all, which answers it 426 Upgrade Required.
+   */
+  rememberUpgrade(pattern: string): void {
+    const entry = this.entry(pattern);
+    entry.methods.add('GET');
+    entry.upgrade = true;
+  }
+
+  private entry(pattern: string) {
     let entry = this.known.find((k) => k.pattern === pattern);
     if (!entry) {
       const test = new RegExp(
@@ -213,7 +229,7 @@ export class HttpKit {
       entry = { pattern, test, methods: new Set() };
       this.known.push(entry);
     }
-    entry.methods.add(method);
+    return entry;
   }
 
   /**
@@ -226,6 +242,7 @@ export class HttpKit {
     const preflight = this.metrics.route('OPTIONS');
     const notAllowed = this.metrics.route('method_not_allowed');
     const unmatched = this.metrics.route('unmatched');
+    const upgradeRequired = this.metrics.route('upgrade_required');
     app.options('/*', (res, req) => {
       const origin = cors.enabled ? req.getHeader('origin') : '';
       const ctx = new RequestContext(this, res, 'OPTIONS', preflight);
@@ -244,11 +261,24 @@ export class HttpKit {
       const origin = cors.enabled ? req.getHeader('origin') : '';
       const entry = this.known.find((k) => k.test.test(url));
       // Fixed route names: the method or path of an unmatched request must not become a metric label.
-      const ctx = entry
-        ? new RequestContext(this, res, 'method_not_allowed', notAllowed)
-        : new RequestContext(this, res, 'unmatched', unmatched);
+      const upgrade = entry?.upgrade === true && entry.methods.has(method);
+      const ctx = upgrade
+        ? new RequestContext(this, res, 'upgrade_required', upgradeRequired)
+        : entry
+          ? new RequestContext(this, res, 'method_not_allowed', notAllowed)
+          : new RequestContext(this, res, 'unmatched', unmatched);
       ctx.allowOrigin = cors.allow(origin);
-      if (entry) {
+      if (upgrade) {
+        ctx.fail(
+          new HttpError(
+            426,
+            'upgrade_required',
+            'this endpoint is a WebSocket: send a WebSocket upgrade (Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key, Sec-WebSocket-Version: 13)',
+            undefined,
+            { upgrade: 'websocket' },
+          ),
+        );
+      } else if (entry) {
         const allow = [...entry.methods].join(', ');
         ctx.fail(
           new HttpError(405, 'method_not_allowed', `${method} is not allowed here; use ${allow}`, undefined, {
@@ -364,6 +394,10 @@ export class HttpKit {
   }
 
   private decodeParam(raw: string): string {
+    // uWS turns bytes that are not UTF-8 into U+FFFD; a client that means U+FFFD percent-encodes
+    // it (RFC 3986 has no raw non-ASCII in a path), so a raw one is bytes we cannot read back.
+    if (raw.includes('\ufffd'))
+      throw new HttpError(400, 'invalid_path', 'the path is not valid UTF-8 (percent-encode non-ASCII)');
     let value = raw;
     if (raw.includes('%')) {
       try {
@@ -409,7 +443,13 @@ export class HttpKit {
         // uWS neuters `chunk` when this callback returns: copy it.
         chunks.push(Buffer.from(chunk.slice(0)));
         if (!isLast) return;
-        const text = Buffer.concat(chunks, size).toString('utf8');
+        const bytes = Buffer.concat(chunks, size);
+        // toString would put U+FFFD for bytes that are not UTF-8, and store ids nobody sent.
+        if (!isUtf8(bytes)) {
+          reject(new HttpError(400, 'invalid_encoding', 'the body is not valid UTF-8'));
+          return;
+        }
+        const text = bytes.toString('utf8');
         if (text.trim() === '') {
           reject(new HttpError(400, 'invalid_json', 'the request needs a JSON body'));
           return;

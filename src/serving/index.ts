@@ -4,5 +4,11 @@
  */
 export type { Source } from './answers.js';
 export { encodeCandidates, l1Key } from './l1-cache.js';
-export { type RunningServer, type ServerDeps, type ServerOptions, startServer } from './server.js';
+export {
+  PortUnavailableError,
+  type RunningServer,
+  type ServerDeps,
+  type ServerOptions,
+  startServer,
+} from './server.js';
 export { UwsUnavailableError } from './uws.js';

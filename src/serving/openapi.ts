@@ -303,6 +303,9 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
             'Upgrade to a WebSocket, then send {"subscribe": userId} or {"unsubscribe": userId}; the server replies {"subscribed": userId} / {"unsubscribed": userId} and sends {"type": "recommendations", "rec_id", "user_id", "model_version", "source", "items"} whenever the user\'s recommendations change (a served answer: its rec_id can be sent back with feedback).',
           responses: {
             '101': { description: 'Switching protocols' },
+            '426': err(
+              'Not a WebSocket upgrade (a plain GET, or no valid Sec-WebSocket-Key): the answer has `Upgrade: websocket`',
+            ),
             '401': err(
               'Invalid API key, or no key where reads need one (x-api-key header or api_key query parameter)',
             ),

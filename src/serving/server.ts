@@ -49,6 +49,9 @@ import { compileValidators } from './schemas.js';
 import { Stream } from './stream.js';
 import { loadUws, type us_listen_socket } from './uws.js';
 
+/** uWS' ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT (an enum of the typings, not exported by the binary's typings as a value). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
 /** What a push holds when serving scores it: the default list, as GET /v1/recommendations/:user gives. */
 const PUSH_QUERY: Readonly<ListQuery> = { k: 10, excludeSeen: true, category: null, exclude: [] };
 
@@ -70,6 +73,11 @@ export interface ServerOptions {
   port: number;
   /** Address to bind (default 127.0.0.1; "0.0.0.0" for every interface). */
   host?: string;
+  /**
+   * Share the port with other listeners (SO_REUSEPORT, uWS' default) or refuse one in use
+   * (default: the configuration's serving.reusePort).
+   */
+  reusePort?: boolean;
   /** Background refresh periods, ms (defaults: popular items 10 s, catalog 60 s). */
   refresh?: { popularMs?: number; catalogMs?: number };
   recLog?: RecLogOptions;
@@ -89,6 +97,23 @@ export interface RunningServer {
   flushLog(): Promise<void>;
   /** Stops listening, closes connections, writes queued log rows. Leaves stores and model open. */
   close(): Promise<void>;
+}
+
+/** The port could not be bound: in use (by anyone, or by a listener that does not share), or not available. */
+export class PortUnavailableError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    reusePort: boolean,
+  ) {
+    super(
+      `cannot listen on ${host}:${port}: the port is in use or not available` +
+        (reusePort
+          ? ' (port sharing is on, so it is held by something that does not share it)'
+          : ' (another process listens there; pick another --port, or set RECSYS_REUSE_PORT=true to share it with other `recsys serve` on the same stores)'),
+    );
+    this.name = 'PortUnavailableError';
+  }
 }
 
 export async function startServer(deps: ServerDeps, opts: ServerOptions): Promise<RunningServer> {
@@ -272,7 +297,7 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
     adminRoutes(kit, serving);
     opsRoutes(kit, serving, packageVersion());
     stream.register('/v1/stream', kit);
-    kit.remember('GET', '/v1/stream');
+    kit.rememberUpgrade('/v1/stream');
     kit.fallbacks();
   } catch (err) {
     stopBackground();
@@ -283,15 +308,25 @@ export async function startServer(deps: ServerDeps, opts: ServerOptions): Promis
   }
 
   const host = opts.host ?? '127.0.0.1';
+  const reusePort = opts.reusePort ?? cfg.reusePort;
+  // uWS binds with SO_REUSEPORT unless told LIBUS_LISTEN_EXCLUSIVE_PORT: without it a second
+  // unrelated server on this port would silently get half the connections. The native
+  // listen takes (host, port, options, cb), though the typings only list (port, options, cb).
+  const listen = app.listen as unknown as (
+    host: string,
+    port: number,
+    options: number,
+    cb: (token: us_listen_socket | false) => void,
+  ) => void;
   const token = await new Promise<us_listen_socket | false>((resolve) =>
-    app.listen(host, opts.port, resolve),
+    listen.call(app, host, opts.port, reusePort ? 0 : LISTEN_EXCLUSIVE_PORT, resolve),
   );
   if (!token) {
     stopBackground();
     await subscription.off?.().catch(() => undefined);
     await recLog.close();
     await analytics.close();
-    throw new Error(`cannot listen on ${host}:${opts.port} (address in use or not available)`);
+    throw new PortUnavailableError(host, opts.port, reusePort);
   }
   const port = uws.us_socket_local_port(token as never);
   logger.info({ host, port }, 'serving');

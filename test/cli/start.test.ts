@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { repoRoot, syntheticMovieLens, tempDir } from '../helpers.js';
 import { connect } from '../serving/ws-client.js';
+import { launch } from './launch.js';
 
 describe('recsys start', () => {
   const tmp = tempDir();
@@ -104,5 +105,37 @@ describe('recsys start', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, stderr.slice(-2000));
+  });
+
+  it('refuses a port another start holds, with a clear error and a non-zero exit', async () => {
+    const a = tempDir();
+    const b = tempDir();
+    const env = { RECSYS_LOG_LEVEL: 'warn' };
+    const first = await launch(['start', '--no-demo', '--port', '0', '--data-dir', a.dir], env);
+    try {
+      const port = new URL(first.url).port;
+      // An unrelated system with its own data on the same port: the kernel would split the
+      // connections between the two if uWS shared the port (SO_REUSEPORT).
+      const second = spawn(
+        process.execPath,
+        [path.join(repoRoot, 'bin/recsys.js'), 'start', '--no-demo', '--port', port, '--data-dir', b.dir],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+      );
+      let stderr = '';
+      second.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const timer = setTimeout(() => second.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((resolve) => second.on('exit', (c) => resolve(c)));
+      clearTimeout(timer);
+      assert.equal(code, 1, stderr.slice(-2000));
+      assert.match(stderr, new RegExp(`error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+      // The first one is untouched.
+      assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
+    } finally {
+      assert.equal((await first.stop()).code, 0);
+      a.cleanup();
+      b.cleanup();
+    }
   });
 });

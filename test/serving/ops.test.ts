@@ -397,6 +397,10 @@ describe('ops and admin endpoints', () => {
     // The WebSocket endpoint: a real upgrade, and one refused for a wrong key.
     doc.check('get', '/v1/stream', await upgrade(f.base, '/v1/stream'), 101);
     doc.check('get', '/v1/stream', await upgrade(f.base, '/v1/stream?api_key=not-a-key'), 401);
+    // A plain GET (no upgrade) is 426 with Upgrade: websocket, not a 405 naming GET itself.
+    const plain = await at('get', '/v1/stream', '/v1/stream', 426);
+    assert.equal(plain.headers.get('upgrade'), 'websocket');
+    assert.equal(plain.body.error.code, 'upgrade_required');
 
     // Operations.
     await at('get', '/healthz', '/healthz', 200);

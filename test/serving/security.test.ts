@@ -184,6 +184,118 @@ describe('security and limits', () => {
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
     assert.equal((await call(f.base, 'GET', '/v1/recommendations/')).status, 404);
+    const post = await call(f.base, 'POST', '/v1/stream', {});
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET');
+  });
+
+  it('a method uWS does not route (QUERY, FOO, lower case) is closed at once, without an answer', async () => {
+    // uWS 20.30 routes only the nine standard methods (app.any means those nine); any other
+    // method finds no handler, and uWS closes the connection (a FIN, no bytes) before any of
+    // our code could answer it. README "Bad and unusual HTTP input" says so.
+    const port = f.server.port;
+    const exchange = (request: string) =>
+      new Promise<{ answer: string; closedByServer: boolean; reset: boolean }>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let answer = '';
+        let reset = false;
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve({ answer, closedByServer: false, reset });
+        }, 3000);
+        socket.on('data', (d) => {
+          answer += d.toString('latin1');
+        });
+        socket.on('error', () => {
+          reset = true;
+        });
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve({ answer, closedByServer: true, reset });
+        });
+        socket.write(request);
+      });
+    for (const method of ['QUERY', 'FOO', 'PROPFIND', 'M-SEARCH', 'get']) {
+      for (const path of ['/healthz', '/v1/items/popular', '/v1/events']) {
+        const r = await exchange(`${method} ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        assert.deepEqual(r, { answer: '', closedByServer: true, reset: false }, `${method} ${path}`);
+      }
+    }
+    // Pipelined in one packet behind a valid request: uWS closes before writing even the
+    // first answer (it corks the packet's answers), so the client gets nothing or that answer.
+    const r = await exchange(
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nQUERY /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    assert.equal(r.closedByServer, true);
+    assert.ok(r.answer === '' || /^HTTP\/1\.1 200 OK\r\n[\s\S]*\{"status":"ok"\}$/.test(r.answer), r.answer);
+    // The standard methods the routes do not take are JSON 405s (TRACE and CONNECT included).
+    for (const method of ['TRACE', 'CONNECT', 'PUT', 'DELETE', 'PATCH']) {
+      const { answer } = await exchange(
+        `${method} /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      assert.match(
+        answer,
+        /^HTTP\/1\.1 405 Method Not Allowed\r\n[\s\S]*"code":"method_not_allowed"/,
+        method,
+      );
+    }
+    assert.equal((await call(f.base, 'GET', '/healthz')).status, 200);
+  });
+
+  it('bytes that are not UTF-8 are refused, not stored as U+FFFD', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"user_id":"u'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('","item_id":"i1","type":"view"}'),
+    ]);
+    const head = `POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: ${API_KEY}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const posted = await raw(f.server.port, Buffer.concat([Buffer.from(head), body]));
+    assert.match(posted, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"invalid_encoding"/);
+    const path = Buffer.concat([
+      Buffer.from('GET /v1/recommendations/u'),
+      Buffer.from([0xff, 0xc3, 0x28]),
+      Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    ]);
+    assert.match(
+      await raw(f.server.port, path),
+      /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*"code":"invalid_path"/,
+    );
+    // U+FFFD itself, percent-encoded, is an id like any other.
+    assert.equal((await call(f.base, 'GET', '/v1/recommendations/u%EF%BF%BD')).status, 200);
+  });
+
+  it('a 405 never names the method it refuses as the one to use', async () => {
+    // Every registered path, with each method uWS routes: a refusal must not say "X is not
+    // allowed here; use X" (as a plain GET on the WebSocket path once did).
+    const paths = [
+      '/v1/recommendations/u1',
+      '/v1/similar/i1',
+      '/v1/items/popular',
+      '/v1/recommendations/anonymous',
+      '/v1/events',
+      '/v1/feedback',
+      '/v1/stream',
+      '/v1/admin/models',
+      '/v1/admin/models/v1/activate',
+      '/v1/admin/train',
+      '/v1/admin/runs',
+      '/v1/admin/metrics',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/openapi.json',
+      '/dashboard',
+    ];
+    for (const path of paths)
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
+        const r = await call(f.base, method, path, method === 'GET' ? undefined : {}, {
+          'x-api-key': API_KEY,
+        });
+        if (r.status !== 405) continue;
+        const allow = (r.headers.get('allow') ?? '').split(', ');
+        assert.ok(!allow.includes(method), `${method} ${path}: 405 allowing ${allow}`);
+        assert.doesNotMatch(r.body.error.message, new RegExp(`use ${method}\\b`), `${method} ${path}`);
+      }
   });
 
   it('a chunked body over the limit is cut off with 413', async () => {

@@ -1,13 +1,15 @@
-// Serving scales across cores by running several servers on one port: uWS listens with
-// SO_REUSEPORT, so a second `recsys serve --port P` (another process, or as here another
-// server in this one) binds the same port and the kernel spreads connections between them.
+// Serving scales across cores by running several servers on one port: with port sharing on
+// (serving.reusePort, the default in services mode) uWS listens with SO_REUSEPORT, so a second
+// `recsys serve --port P` (another process, or as here another server in this one) binds the
+// same port and the kernel spreads connections between them. With it off (embedded mode's
+// default, so `recsys start`) a port in use is refused.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
-import { type RunningServer, startServer } from '../../src/serving/index.js';
+import { PortUnavailableError, type RunningServer, startServer } from '../../src/serving/index.js';
 import { type Fixture, startFixture } from './fixture.js';
 
 function freePort(): Promise<number> {
@@ -42,7 +44,7 @@ describe('several servers on one port', () => {
   before(async () => {
     // A fixed port for both: the kernel only lets a second socket join a port bound by
     // number (one that bound port 0 got its port to itself).
-    f = await startFixture({ options: { port: await freePort() } });
+    f = await startFixture({ options: { port: await freePort(), reusePort: true } });
     // The second server differs in one visible way: it answers CORS requests.
     const config = loadConfig({
       env: { RECSYS_CORS_ORIGINS: 'https://shop.example', RECSYS_LOG_LEVEL: 'silent' },
@@ -50,7 +52,7 @@ describe('several servers on one port', () => {
     });
     second = await startServer(
       { config, stores: f.stores, models: f.models, logger: silentLogger, backend: 'js' },
-      { port: f.server.port },
+      { port: f.server.port, reusePort: true },
     );
   });
   after(async () => {
@@ -67,5 +69,42 @@ describe('several servers on one port', () => {
     // 40 connections land on one of two sockets by a hash of their ports: all on one side
     // has odds of 2 in 2^40.
     assert.ok(bySecond > 0 && bySecond < seen.length, `second server answered ${bySecond} of ${seen.length}`);
+  });
+});
+
+describe('a port in use without sharing', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await startFixture({ options: { port: await freePort() } });
+  });
+  after(() => f?.close());
+
+  it('is refused with a clear error, whether the second server shares or not', async () => {
+    assert.equal(f.config.serving.reusePort, false, 'embedded mode does not share ports by default');
+    for (const reusePort of [false, true]) {
+      await assert.rejects(
+        startServer(
+          { config: f.config, stores: f.stores, models: f.models, logger: silentLogger, backend: 'js' },
+          { port: f.server.port, reusePort },
+        ),
+        (err: unknown) =>
+          err instanceof PortUnavailableError && new RegExp(`127.0.0.1:${f.server.port}`).test(err.message),
+      );
+    }
+    // The first one still answers.
+    assert.equal((await fetch(`${f.base}/healthz`)).status, 200);
+  });
+
+  it('a sharing server does not let an exclusive one in either', async () => {
+    const port = await freePort();
+    const config = loadConfig({ env: { RECSYS_REUSE_PORT: 'true', RECSYS_LOG_LEVEL: 'silent' } });
+    assert.equal(config.serving.reusePort, true);
+    const deps = { config, stores: f.stores, models: f.models, logger: silentLogger, backend: 'js' as const };
+    const sharing = await startServer(deps, { port });
+    try {
+      await assert.rejects(startServer(deps, { port, reusePort: false }), PortUnavailableError);
+    } finally {
+      await sharing.close();
+    }
   });
 });

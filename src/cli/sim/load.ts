@@ -60,6 +60,7 @@ export interface LoadProgress {
 
 interface Served {
   rec_id: string;
+  user_id: string;
   items: string[];
 }
 
@@ -112,9 +113,9 @@ export async function runLoad(
           onResponse: (status, body) => {
             if (status !== 200) return;
             try {
-              const a = JSON.parse(body) as { rec_id: string; items: { item_id: string }[] };
+              const a = JSON.parse(body) as { rec_id: string; user_id: string; items: { item_id: string }[] };
               if (a.items.length === 0) return;
-              pool.push({ rec_id: a.rec_id, items: a.items.map((i) => i.item_id) });
+              pool.push({ rec_id: a.rec_id, user_id: a.user_id, items: a.items.map((i) => i.item_id) });
               if (pool.length > POOL) pool.shift();
             } catch {}
           },
@@ -137,7 +138,15 @@ export async function runLoad(
           const position = Math.floor(random() * a.items.length);
           return {
             ...req,
-            body: JSON.stringify({ rec_id: a.rec_id, item_id: a.items[position], action: 'click', position }),
+            // With the user: behind several servers the one that served the answer may not have
+            // written its log row yet, and feedback naming its user is recorded all the same.
+            body: JSON.stringify({
+              rec_id: a.rec_id,
+              user_id: a.user_id,
+              item_id: a.items[position],
+              action: 'click',
+              position,
+            }),
           };
         },
       },
