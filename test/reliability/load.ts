@@ -46,7 +46,7 @@ export class MixedLoad {
   readonly outcomes = new Map<string, number>();
   /** Per second since the start: reads answered 200, and reads that got anything else. */
   readonly readsBySecond: Array<{ ok: number; failed: number }> = [];
-  private readonly served: Array<{ rec_id: string; items: string[] }> = [];
+  private readonly served: Array<{ rec_id: string; user_id: string; items: string[] }> = [];
   private readonly sockets = new Set<WebSocket>();
   private timer: NodeJS.Timeout | null = null;
   private inFlight = new Set<Promise<void>>();
@@ -172,6 +172,9 @@ export class MixedLoad {
           item_id: a.items[position],
           action: 'click',
           position: position + 1,
+          // The documented way to record feedback whose answer's log row was dropped (the
+          // database was down when it was served): name the user.
+          user_id: a.user_id,
         }),
       };
     }
@@ -203,9 +206,13 @@ export class MixedLoad {
       if (status === 200) {
         this.second().ok++;
         try {
-          const a = JSON.parse(text) as { rec_id: string; items: Array<{ item_id: string }> };
+          const a = JSON.parse(text) as {
+            rec_id: string;
+            user_id: string;
+            items: Array<{ item_id: string }>;
+          };
           if (a.items.length > 0) {
-            this.served.push({ rec_id: a.rec_id, items: a.items.map((i) => i.item_id) });
+            this.served.push({ rec_id: a.rec_id, user_id: a.user_id, items: a.items.map((i) => i.item_id) });
             if (this.served.length > 1000) this.served.shift();
           }
         } catch {}
