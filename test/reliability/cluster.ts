@@ -117,6 +117,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     // accepted events in both places, and the exactly-once check reads both.
     RECSYS_RT_RETENTION_HOURS: String(30 / 3600),
     RECSYS_ARCHIVE_EVERY_MS: '5000',
+    RECSYS_ARCHIVE_GRACE_MS: '10000',
     // Several serve processes behind one port (SO_REUSEPORT), as the kill -9 test runs them.
     RECSYS_REUSE_PORT: 'true',
     // No slot of its own unless a test sets one (a batch run starts at once on a missed slot).

@@ -19,6 +19,8 @@ export interface ProcessReport {
   /** (end - warm) / warm, both the mean of the samples in a window. */
   rssGrowth: number;
   lagP99Ms: { median: number | null; max: number | null };
+  /** Every sample: seconds from the start, RSS MiB. */
+  series: Array<[number, number]>;
 }
 
 export function rssMiB(pid: number): number | null {
@@ -43,7 +45,8 @@ async function lagP99Ms(url: string): Promise<number | null> {
 export class Sampler {
   private readonly samples = new Map<string, Sample[]>();
   private timer: NodeJS.Timeout | null = null;
-  private t0 = Date.now();
+  /** When sampling started (epoch ms): sample times count from it. */
+  t0 = Date.now();
 
   constructor(
     private readonly procs: () => Proc[],
@@ -72,12 +75,13 @@ export class Sampler {
   }
 
   /**
-   * Per process: RSS at the end of the warm-up and at the end (each the mean over `windowS`
+   * Per process: RSS at the end of its warm-up (seconds from the start) and at the end (each the mean over `windowS`
    * seconds of samples), and the loop delay's p99 after the warm-up (median and worst sample).
    */
-  report(warmupS: number, windowS: number): ProcessReport[] {
+  report(warmupOf: (name: string) => number, windowS: number): ProcessReport[] {
     const out: ProcessReport[] = [];
     for (const [name, list] of this.samples) {
+      const warmupS = warmupOf(name);
       const mean = (xs: Sample[]) => xs.reduce((a, s) => a + s.rssMiB, 0) / Math.max(1, xs.length);
       const end = list.at(-1)?.at ?? 0;
       const warm = list.filter((s) => s.at >= warmupS && s.at < warmupS + windowS);
@@ -98,6 +102,7 @@ export class Sampler {
           median: lags.length ? round(lags[Math.floor(lags.length / 2)]!) : null,
           max: lags.length ? round(lags.at(-1)!) : null,
         },
+        series: list.map((x) => [round(x.at), round(x.rssMiB)]),
       });
     }
     return out;

@@ -6,9 +6,9 @@
 // recovers without restarting recsys. Every server is brought back up whatever happens.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
 import { drainAndAudit } from '../reliability/audit.js';
 import { type Cluster, openCluster } from '../reliability/cluster.js';
 import { MixedLoad } from '../reliability/load.js';
@@ -75,13 +75,11 @@ describe('server restarts under load: redis, postgres, kafka, minio', { timeout:
         assert.fail(`${err.message}: ${JSON.stringify(load.outcomes)}\n${cluster.tails()}`),
       );
       await delay(3000);
-      const recent = Date.now();
       const acceptedNow = load.accepted.length;
       await waitFor(async () => load.accepted.length > acceptedNow, 'events still accepted', 30_000);
       const reads = load.readsBySecond.slice(Math.floor(from));
       const failed = reads.reduce((n, s) => n + s.failed, 0);
       assert.equal(failed, 0, `reads failed while ${service} restarted: ${JSON.stringify(load.outcomes)}`);
-      void recent;
     });
 
   it('no accepted event lost or stored twice; only 503 (or 429) refusals', async (t) => {
