@@ -72,8 +72,12 @@ export interface Cluster {
   logDir: string;
   /** The stores of the cluster (its database, bucket, topic), opened in this process. */
   stores: Stores;
-  /** `recsys <role>` started and ready. `port` for serve (0: any free port). */
-  start(role: Role, name: string, opts?: { port?: number; env?: Record<string, string> }): Promise<Proc>;
+  /** `recsys <role>` started and ready. `port` for serve (0: any free port); `nice`: its priority. */
+  start(
+    role: Role,
+    name: string,
+    opts?: { port?: number; env?: Record<string, string>; nice?: number },
+  ): Promise<Proc>;
   /** Runs `recsys <args>` to its end; its stdout, or an error with its output tail. */
   run(name: string, args: string[]): Promise<string>;
   procs(): Proc[];
@@ -137,8 +141,13 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
   const all: Proc[] = [];
   let stores: Stores | undefined;
 
-  const spawnProc = (name: string, args: string[], extra: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+  const spawnProc = (name: string, args: string[], extra: Record<string, string> = {}, nice?: number) => {
+    // nice execs node: the child's pid is node's.
+    const [cmd, ...argv] =
+      nice === undefined
+        ? [process.execPath, cli, ...args]
+        : ['nice', '-n', String(nice), process.execPath, cli, ...args];
+    const child = spawn(cmd!, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env, ...extra },
     });
@@ -209,7 +218,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
           : role === 'stream'
             ? ['stream', '--port', '0', '--host', '127.0.0.1']
             : ['scheduler'];
-      const p = spawnProc(name, args, o.env);
+      const p = spawnProc(name, args, o.env, o.nice);
       const deadline = Date.now() + 90_000;
       let m = READY[role].exec(p.stdout());
       for (; !m; m = READY[role].exec(p.stdout())) {
