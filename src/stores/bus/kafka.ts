@@ -50,7 +50,7 @@ class KafkaBus implements EventBus {
   private readonly kafka: Kafka;
   private readonly admin: Admin;
   private producer: Producer;
-  /** The replacement producer's connect, while a broken one is being replaced (see send()). */
+  /** The replacement producer's connect while it is pending or failed (see replaceProducer()). */
   private reconnecting: Promise<void> | null = null;
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
@@ -185,7 +185,16 @@ class KafkaBus implements EventBus {
   private async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await (this.topics.get(topic) ?? this.ensureTopic(topic));
-    if (this.reconnecting) await this.reconnecting.catch(() => {});
+    const pending = this.reconnecting;
+    if (pending) {
+      try {
+        await pending;
+      } catch (err) {
+        // The replacement could not connect (Kafka still away): this send fails, the next tries again.
+        if (this.reconnecting === pending) this.connectReplacement(this.producer);
+        throw toBusError(err, this.ctx());
+      }
+    }
     const producer = this.producer;
     try {
       await producer.send({
@@ -217,12 +226,15 @@ class KafkaBus implements EventBus {
     this.logger.warn({ err: messageOf(err) }, 'event bus: producer sequence broken; replacing the producer');
     this.producer = this.newProducer();
     void broken.disconnect().catch(() => {});
-    const fresh = this.producer;
-    this.reconnecting = fresh.connect().finally(() => {
-      if (this.producer === fresh) this.reconnecting = null;
+    this.connectReplacement(this.producer);
+  }
+
+  private connectReplacement(fresh: Producer): void {
+    const connecting: Promise<void> = fresh.connect().then(() => {
+      if (this.reconnecting === connecting) this.reconnecting = null;
     });
-    // A failed connect is retried by the next replacement or surfaces on the next send.
-    this.reconnecting.catch(() => {});
+    connecting.catch(() => {}); // surfaces on the next send, which connects again
+    this.reconnecting = connecting;
   }
 
   async ping(): Promise<void> {
