@@ -14,7 +14,6 @@ import kafkajs from 'kafkajs';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { openStores, type Stores } from '../../src/stores/index.js';
-import type { RelationalStore } from '../../src/stores/relational/port.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
 import { removeBucket } from '../services/buckets.js';
 import { dropDatabase, removeKafkaResources } from '../services/cleanup.js';
