@@ -601,7 +601,16 @@ export S3_ENDPOINT=http://$HOST:$MINIO_PORT
 export S3_ACCESS_KEY=$S3_ACCESS_KEY
 export S3_SECRET_KEY=$S3_SECRET_KEY
 export S3_BUCKET=$S3_BUCKET
+export KAFKA_FAULTS_PORT=$KAFKA_FAULTS_PORT
+export KAFKA_FAULTS_PROXY_PORT=$KAFKA_FAULTS_PROXY_PORT
 # with RECSYS_MODE=services the app uses these servers instead of the embedded stores
+EOF
+  # The instance's own settings: a test that stops and starts a server through this script
+  # (test/services/restarts.test.ts) then reaches this instance, not the default one.
+  cat <<EOF
+export RECSYS_SERVICES_DIR=$STATE
+export PG_PORT=$PG_PORT REDIS_PORT=$REDIS_PORT KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
+export MINIO_PORT=$MINIO_PORT MINIO_CONSOLE_PORT=$MINIO_CONSOLE_PORT
 EOF
 }
 

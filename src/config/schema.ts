@@ -257,6 +257,12 @@ export const SCHEMA = {
       default: 600_000,
       description: 'pause between two archive sweeps of the stream process',
     }),
+    archiveGraceMs: setting(integer(0, 604_800_000), {
+      env: 'RECSYS_ARCHIVE_GRACE_MS',
+      default: 3_600_000,
+      description:
+        'a row is archived only once it has been stored this long, so that a redelivered copy of a late event still meets it in the table (short only for tests that want the archive to fill)',
+    }),
   },
   batch: {
     mode: setting(oneOf(['explicit', 'implicit'] as const), {

@@ -89,6 +89,7 @@ export async function startSpeedLayer(d: SpeedLayerDeps): Promise<SpeedLayer> {
     objects: stores.objects,
     logger,
     retentionHours: config.speed.retentionHours,
+    graceMs: config.speed.archiveGraceMs,
     ...(config.mode === 'embedded' ? { rowsPerFile: 20_000 } : {}),
   });
   archiver.start(config.speed.archiveEveryMs);

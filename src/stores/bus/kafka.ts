@@ -7,7 +7,7 @@
  */
 import { type Admin, Kafka, Partitioners, type Producer } from 'kafkajs';
 import { defaultLogger, type Logger } from '../../logger.js';
-import { StoreClosedError, StoreUnavailableError } from '../errors.js';
+import { messageOf, StoreClosedError, StoreUnavailableError } from '../errors.js';
 import { sleep, withTimeout } from '../timeout.js';
 import { deadLetterTopic } from './dead-letter.js';
 import { type KafkaConsumerTiming, startKafkaConsumer } from './kafka-consumer.js';
@@ -27,6 +27,9 @@ export interface KafkaBusOptions extends Partial<KafkaConsumerTiming>, BusPolicy
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Metadata errors of a topic that was just created and is not served yet. */
 const NOT_READY = /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE/;
+/** Errors of a producer whose idempotence state (producer id, epoch, sequences) the broker rejects. */
+const BROKEN_SEQUENCE =
+  /OUT_OF_ORDER_SEQUENCE_NUMBER|UNKNOWN_PRODUCER_ID|INVALID_PRODUCER_EPOCH|INVALID_PRODUCER_ID_MAPPING/;
 
 /** The kafkajs error types along an error's cause chain (kafkajs wraps the last attempt's error). */
 function errorTypes(err: unknown): string {
@@ -46,7 +49,9 @@ class KafkaBus implements EventBus {
   readonly address: string;
   private readonly kafka: Kafka;
   private readonly admin: Admin;
-  private readonly producer: Producer;
+  private producer: Producer;
+  /** The replacement producer's connect while it is pending or failed (see replaceProducer()). */
+  private reconnecting: Promise<void> | null = null;
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private readonly timing: KafkaConsumerTiming;
@@ -76,7 +81,11 @@ class KafkaBus implements EventBus {
       logCreator: kafkaLogCreator(this.logger),
     });
     this.admin = this.kafka.admin();
-    this.producer = this.kafka.producer({
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // kafkajs retries an idempotent producer's sends forever by default, so a publish during an
@@ -176,15 +185,56 @@ class KafkaBus implements EventBus {
   private async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await (this.topics.get(topic) ?? this.ensureTopic(topic));
+    const pending = this.reconnecting;
+    if (pending) {
+      try {
+        await pending;
+      } catch (err) {
+        // The replacement could not connect (Kafka still away): this send fails, the next tries again.
+        if (this.reconnecting === pending) this.connectReplacement(this.producer);
+        throw toBusError(err, this.ctx());
+      }
+    }
+    const producer = this.producer;
     try {
-      await this.producer.send({
+      await producer.send({
         topic,
         acks: -1,
         messages: messages.map((m) => ({ key: m.key, value: m.value })),
       });
     } catch (err) {
+      if (BROKEN_SEQUENCE.test(errorTypes(err))) {
+        this.replaceProducer(producer, err);
+        // Nothing of this batch is known to be written: the caller refuses it (503) and may resend.
+        throw new StoreUnavailableError(`${messageOf(err)} (producer replaced)`, {
+          ...this.ctx(),
+          cause: err,
+        });
+      }
       throw toBusError(err, this.ctx());
     }
+  }
+
+  /**
+   * An idempotent producer whose sequence numbers the broker no longer accepts (after a broker
+   * restart, or a send that timed out on our side but was written) fails every later send with
+   * OUT_OF_ORDER_SEQUENCE_NUMBER: kafkajs never resets its sequences. A new producer gets a new
+   * producer id from the broker and starts its sequences at 0.
+   */
+  private replaceProducer(broken: Producer, err: unknown): void {
+    if (this.producer !== broken || this.closed) return;
+    this.logger.warn({ err: messageOf(err) }, 'event bus: producer sequence broken; replacing the producer');
+    this.producer = this.newProducer();
+    void broken.disconnect().catch(() => {});
+    this.connectReplacement(this.producer);
+  }
+
+  private connectReplacement(fresh: Producer): void {
+    const connecting: Promise<void> = fresh.connect().then(() => {
+      if (this.reconnecting === connecting) this.reconnecting = null;
+    });
+    connecting.catch(() => {}); // surfaces on the next send, which connects again
+    this.reconnecting = connecting;
   }
 
   async ping(): Promise<void> {
