@@ -77,8 +77,8 @@ export interface Cluster {
     name: string,
     opts?: { port?: number; env?: Record<string, string>; nice?: number },
   ): Promise<Proc>;
-  /** Runs `recsys <args>` to its end; its stdout, or an error with its output tail. */
-  run(name: string, args: string[]): Promise<string>;
+  /** Runs `recsys <args>` to its end (killed after `timeoutMs`, default 300 s); its stdout, or an error with its output tail. */
+  run(name: string, args: string[], opts?: { timeoutMs?: number }): Promise<string>;
   procs(): Proc[];
   tails(chars?: number): string;
   close(): Promise<void>;
@@ -203,9 +203,11 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
       if (!stores) throw new Error('the cluster is not prepared');
       return stores;
     },
-    async run(name, args) {
+    async run(name, args, o = {}) {
       const p = spawnProc(name, args);
+      const timer = setTimeout(() => void p.kill9(), o.timeoutMs ?? 300_000);
       const end = await p.exited;
+      clearTimeout(timer);
       if (end.code !== 0)
         throw new Error(`recsys ${args.join(' ')} ended ${end.code ?? end.signal}:\n${p.tail()}`);
       return p.stdout();
