@@ -143,7 +143,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
             model_version: r.model_version,
           }
         : null;
-      if (r && r.status !== 'running') break;
+      // 'queued' comes before 'running': only an end status (succeeded, failed, rejected) ends the wait.
+      if (r && r.status !== 'queued' && r.status !== 'running') break;
     }
 
     const warmup = warmupOf(seconds);

@@ -130,7 +130,8 @@ describe('kill -9 under load: serve, stream, scheduler in turn', { timeout: 240_
           `SELECT run_id, status FROM batch_runs WHERE trigger = 'scheduler' ORDER BY started_at`,
         );
         last = rows;
-        return rows.length === 2 && rows[1]!.status !== 'running';
+        // A run is 'queued' before it is 'running': wait for an end (succeeded, failed, rejected).
+        return rows.length === 2 && !['queued', 'running'].includes(rows[1]!.status);
       },
       'the later run to end',
       120_000,
