@@ -4,10 +4,12 @@
  * built from it and the run's own data — the same AlsModel the built-in engine makes, so
  * evaluation, precompute and serving cannot tell the engines apart.
  */
+
 import type { Csr } from '../compute/kernels.js';
 import type { Coo } from '../data/matrix.js';
 import { toCsr } from '../data/matrix.js';
 import { decodeParquet } from '../data/parquet-loader.js';
+import { dataExtent } from '../model/fit.js';
 import { AlsModel } from '../model/model.js';
 import type { AlsParams } from '../model/params.js';
 import type { ObjectStore } from '../stores/objects/port.js';
@@ -115,14 +117,7 @@ export function modelFromFactors(
     duplicates: params.mode === 'explicit' ? 'last' : 'sum',
     nCols: itemIds.length,
   });
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const v of data.values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  let until = Number.NEGATIVE_INFINITY;
-  if (data.ts) for (const t of data.ts) if (t > until) until = t;
+  const { lo, hi, until } = dataExtent(data);
   const model = new AlsModel(
     {
       version,

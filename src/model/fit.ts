@@ -47,14 +47,7 @@ export async function fitAls(data: Interactions, params: AlsParams, opts: FitOpt
     params,
     { ...opts, warmItems: opts.warmStart ? warmItems(opts.warmStart, data.itemIds) : undefined },
   );
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const v of data.values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  let until = Number.NEGATIVE_INFINITY;
-  if (data.ts) for (const t of data.ts) if (t > until) until = t;
+  const { lo, hi, until } = dataExtent(data);
   // The trainer turned implicit values into confidences 1 + α·v; the model keeps v.
   const seenValues = trained.userItems.values.slice();
   if (params.mode === 'implicit')
@@ -105,4 +98,22 @@ function warmItems(
 ): { index: Int32Array; factors: Float32Array; bias: Float32Array } {
   const index = Int32Array.from(items.ids(), (id) => from.itemIdx(id) ?? -1);
   return { index, factors: from.itemFactors, bias: from.itemBias };
+}
+
+/** The values' range and the latest timestamp of a training set (what a model records of its data). */
+export function dataExtent(data: { values: ArrayLike<number>; ts?: ArrayLike<number> | null }): {
+  lo: number;
+  hi: number;
+  until: number;
+} {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < data.values.length; k++) {
+    const v = data.values[k]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  let until = Number.NEGATIVE_INFINITY;
+  if (data.ts) for (let k = 0; k < data.ts.length; k++) if (data.ts[k]! > until) until = data.ts[k]!;
+  return { lo, hi, until };
 }
