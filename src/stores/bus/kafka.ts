@@ -1,6 +1,7 @@
 /**
  * Event bus on Kafka through kafkajs (services mode): an idempotent producer writing with
- * acks=all, topics created by the admin client when missing, consumer groups for scale-out.
+ * acks=all, one produce request at a time (publishes queued meanwhile go together in the next),
+ * topics created by the admin client when missing, consumer groups for scale-out.
  * Topics this bus creates (a consumed topic's `.dlq` too) get retention.ms = retentionMs, so the
  * broker deletes old messages as the embedded bus prunes them; topics that exist keep their
  * own settings (change them with kafka-configs).
@@ -25,6 +26,8 @@ export interface KafkaBusOptions extends Partial<KafkaConsumerTiming>, BusPolicy
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Most bytes of queued publishes one produce request takes (the broker's default limit is 1 MiB a batch). */
+const GROUP_BYTES = 512 * 1024;
 /** Metadata errors of a topic that was just created and is not served yet. */
 const NOT_READY = /UNKNOWN_TOPIC_OR_PARTITION|LEADER_NOT_AVAILABLE/;
 /** Errors of a producer whose idempotence state (producer id, epoch, sequences) the broker rejects. */
@@ -37,6 +40,15 @@ function errorTypes(err: unknown): string {
   for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
     if (e.type) types.push(e.type);
   return types.join(' ');
+}
+
+/** A publish waiting for its turn (see KafkaBus.flush()). */
+interface QueuedPublish {
+  topic: string;
+  messages: readonly OutgoingMessage[];
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 export async function openKafkaBus(opts: KafkaBusOptions): Promise<EventBus> {
@@ -52,6 +64,9 @@ class KafkaBus implements EventBus {
   private producer: Producer;
   /** The replacement producer's connect while it is pending or failed (see replaceProducer()). */
   private reconnecting: Promise<void> | null = null;
+  /** Publishes waiting for the produce request in flight; `flushing` while one is. */
+  private readonly queue: QueuedPublish[] = [];
+  private flushing = false;
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private readonly timing: KafkaConsumerTiming;
@@ -185,6 +200,46 @@ class KafkaBus implements EventBus {
   private async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await (this.topics.get(topic) ?? this.ensureTopic(topic));
+    let bytes = 0;
+    for (const m of messages) bytes += m.key.length + m.value.length;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, messages, bytes, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /**
+   * Sends the queued publishes, one produce request at a time, each taking every publish queued
+   * behind the previous one (up to GROUP_BYTES). One at a time is what keeps the idempotent
+   * producer's sequence numbers honest: kafkajs rolls a partition's sequence back after a failed
+   * request even when the broker wrote it (the answer was lost), so a request sent meanwhile would
+   * reuse those numbers and be dropped by the broker as a duplicate while it answers success.
+   * Grouping gives back the throughput of requests in parallel.
+   */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        let n = 0;
+        for (let bytes = 0; n < this.queue.length; n++) {
+          bytes += this.queue[n]!.bytes;
+          if (n > 0 && bytes > GROUP_BYTES) break;
+        }
+        const group = this.queue.splice(0, n);
+        try {
+          await this.produce(group);
+        } catch (err) {
+          for (const p of group) p.reject(err);
+          continue;
+        }
+        for (const p of group) p.resolve();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async produce(group: readonly QueuedPublish[]): Promise<void> {
     const pending = this.reconnecting;
     if (pending) {
       try {
@@ -195,35 +250,40 @@ class KafkaBus implements EventBus {
         throw toBusError(err, this.ctx());
       }
     }
+    const byTopic = new Map<string, { key: string; value: string | Buffer }[]>();
+    for (const p of group) {
+      const list = byTopic.get(p.topic) ?? [];
+      byTopic.set(p.topic, list);
+      for (const m of p.messages) list.push({ key: m.key, value: m.value });
+    }
     const producer = this.producer;
     try {
-      await producer.send({
-        topic,
+      await producer.sendBatch({
         acks: -1,
-        messages: messages.map((m) => ({ key: m.key, value: m.value })),
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
     } catch (err) {
-      if (BROKEN_SEQUENCE.test(errorTypes(err))) {
-        this.replaceProducer(producer, err);
-        // Nothing of this batch is known to be written: the caller refuses it (503) and may resend.
+      // Whether the broker wrote the request is unknown, and kafkajs has rolled its sequence
+      // numbers back: a request after this one could be taken for a duplicate of it. A new
+      // producer (new producer id, sequences from 0) cannot be.
+      this.replaceProducer(producer, err);
+      if (BROKEN_SEQUENCE.test(errorTypes(err)))
         throw new StoreUnavailableError(`${messageOf(err)} (producer replaced)`, {
           ...this.ctx(),
           cause: err,
         });
-      }
       throw toBusError(err, this.ctx());
     }
   }
 
   /**
-   * An idempotent producer whose sequence numbers the broker no longer accepts (after a broker
-   * restart, or a send that timed out on our side but was written) fails every later send with
-   * OUT_OF_ORDER_SEQUENCE_NUMBER: kafkajs never resets its sequences. A new producer gets a new
-   * producer id from the broker and starts its sequences at 0.
+   * Replaces a producer after a failed request (above), which also recovers one whose sequence
+   * numbers the broker no longer accepts (OUT_OF_ORDER_SEQUENCE_NUMBER after a broker restart):
+   * kafkajs never resets its sequences.
    */
   private replaceProducer(broken: Producer, err: unknown): void {
     if (this.producer !== broken || this.closed) return;
-    this.logger.warn({ err: messageOf(err) }, 'event bus: producer sequence broken; replacing the producer');
+    this.logger.warn({ err: messageOf(err) }, 'event bus: a publish failed; replacing the producer');
     this.producer = this.newProducer();
     void broken.disconnect().catch(() => {});
     this.connectReplacement(this.producer);
