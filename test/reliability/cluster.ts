@@ -1,6 +1,7 @@
-// A recsys deployment of its own on the real servers, for the reliability runs (the soak, kill -9
-// and restart tests): a fresh PostgreSQL database, MinIO bucket, interactions topic and consumer
-// group; demo data imported and a first model trained by the CLI, as an operator would; then
+// A recsys deployment of its own on the real servers, for the multi-process tests (the soak,
+// kill -9, restart, bad-input and end-to-end tests): a fresh PostgreSQL database, MinIO bucket,
+// interactions topic and consumer group; demo data imported and a first model trained by the CLI,
+// as an operator would (or left to the test, which checks those steps itself); then
 // `recsys serve`, `recsys stream` and `recsys scheduler` as child processes, each with its pid
 // (for kill -9 and RSS) and its /metrics address. Every spawn setting lives here, in one place.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
@@ -30,16 +31,25 @@ const PARTITIONS = 4;
 
 export type Role = 'serve' | 'stream' | 'scheduler';
 
+/** How a process ended. */
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface Proc {
   name: string;
   role: Role;
   pid: number;
   /** serve: its base URL; stream: its ops URL; scheduler: null (it has no HTTP port). */
   url: string | null;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The line it announced itself ready with (stream: its topic and group; scheduler: its schedule). */
+  readyLine: string;
+  exited: Promise<Ended>;
   alive(): boolean;
-  kill9(): Promise<unknown>;
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill9(): Promise<Ended>;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 30 s); resolves once the process is gone. */
+  stop(graceMs?: number): Promise<Ended>;
   tail(chars?: number): string;
 }
 
@@ -58,8 +68,16 @@ export interface ClusterOptions {
   name: string;
   users?: number;
   items?: number;
-  /** Settings for every process of the cluster, over the defaults below. */
-  env?: Record<string, string>;
+  /**
+   * Settings for every process of the cluster, over the defaults below; `undefined` removes one
+   * of those defaults, so the app's own applies.
+   */
+  env?: Record<string, string | undefined>;
+  /**
+   * Import demo data and train a first model before returning (default true). false: the test
+   * runs those steps itself with `run`, then calls `openStores`.
+   */
+  prepare?: boolean;
 }
 
 export interface Cluster {
@@ -69,8 +87,10 @@ export interface Cluster {
   group: string;
   users: number;
   logDir: string;
-  /** The stores of the cluster (its database, bucket, topic), opened in this process. */
+  /** The stores of the cluster (its database, bucket, topic), opened in this process by `openStores`. */
   stores: Stores;
+  /** Opens `stores` (once; they are migrated, so after the import for a test that prepares itself). */
+  openStores(): Promise<Stores>;
   /** `recsys <role>` started and ready. `port` for serve (0: any free port); `nice`: its priority. */
   start(
     role: Role,
@@ -105,7 +125,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
   mkdirSync(logDir, { recursive: true });
   const dbUrl = new URL(servers.databaseUrl);
   dbUrl.pathname = `/${dbName}`;
-  const env = servicesEnv({
+  const settings: Record<string, string | undefined> = {
     DATABASE_URL: dbUrl.toString(),
     S3_BUCKET: bucket,
     RECSYS_INTERACTIONS_TOPIC: topic,
@@ -128,7 +148,10 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     RECSYS_BATCH_TIMEZONE: 'UTC',
     RECSYS_LOG_LEVEL: 'info',
     ...opts.env,
-  });
+  };
+  const env = servicesEnv(
+    Object.fromEntries(Object.entries(settings).filter((e): e is [string, string] => e[1] !== undefined)),
+  );
 
   const server = await openPostgres({
     url: servers.databaseUrl,
@@ -163,7 +186,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
       add(d);
     });
     child.stderr.on('data', add);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    const exited = new Promise<Ended>((resolve) =>
       child.on('exit', (code, signal) => {
         children.delete(child);
         file.end(`\n[reliability] exited (${code ?? signal})\n`);
@@ -200,7 +223,11 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     users,
     logDir,
     get stores(): Stores {
-      if (!stores) throw new Error('the cluster is not prepared');
+      if (!stores) throw new Error('the cluster stores are not open: call openStores() first');
+      return stores;
+    },
+    async openStores() {
+      stores ??= await openStores(loadConfig({ env }), { logger: silentLogger });
       return stores;
     },
     async run(name, args, o = {}) {
@@ -235,6 +262,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
         role,
         pid: p.child.pid!,
         url: role === 'scheduler' ? null : m[1]!,
+        readyLine: m[0],
         exited: p.exited,
         alive: p.alive,
         kill9: p.kill9,
@@ -258,6 +286,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     },
   };
 
+  if (opts.prepare === false) return cluster;
   try {
     // What an operator does first: data in, a model trained and published.
     const data = path.join(logDir, 'ml');
@@ -266,7 +295,7 @@ export async function openCluster(opts: ClusterOptions): Promise<Cluster> {
     const trained = JSON.parse(await cluster.run('batch', ['batch', 'run', '--json']));
     if (trained.status !== 'succeeded' || !trained.published)
       throw new Error(`the first batch run did not publish a model: ${JSON.stringify(trained)}`);
-    stores = await openStores(loadConfig({ env }), { logger: silentLogger });
+    await cluster.openStores();
     return cluster;
   } catch (err) {
     await cluster.close();

@@ -8,127 +8,23 @@
 // servers; and when one stream process is killed the other takes over its partitions and folds in
 // the events that land there. (test/cli/first-run.test.ts runs the same flow in embedded mode.)
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import { silentLogger } from '../../src/logger.js';
-import type { RelationalStore } from '../../src/stores/relational/port.js';
-import { openPostgres } from '../../src/stores/relational/postgres.js';
-import { tempDir } from '../helpers.js';
+import { type Cluster, openCluster, type Proc } from '../reliability/cluster.js';
 import { API_KEY, call, keyed } from '../serving/fixture.js';
 import { connect } from '../serving/ws-client.js';
-import { delay, uid, waitFor } from '../stores/support/wait.js';
-import { removeBucket } from './buckets.js';
-import { dropDatabase, removeKafkaResources } from './cleanup.js';
-import { CONNECT_TIMEOUT_MS, servers } from './env.js';
-import { servicesEnv } from './serving-stores.js';
+import { waitFor } from '../stores/support/wait.js';
+import { servers } from './env.js';
 
 // kafkajs is CommonJS: Node sees only its default export.
 const { AssignerProtocol, Kafka, logLevel, Partitioners } = kafkajs;
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PARTITIONS = 4;
 const USERS = 300;
 const ITEMS = 400;
 const K = 10;
-
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Proc {
-  name: string;
-  /** Resolves with how the process ended. */
-  exited: Promise<Ended>;
-  stdout(): string;
-  /** The last output (stdout and stderr), for failure messages. */
-  tail(chars?: number): string;
-  /** Sends `signal` and resolves once the process is gone (SIGKILL after 30 s). */
-  stop(signal?: NodeJS.Signals): Promise<Ended>;
-}
-
-/** Every child not yet exited: none outlives the test runner. */
-const children = new Set<ChildProcessByStdio<null, Readable, Readable>>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** Starts `recsys <args>`, its output kept in `logDir/<name>.log`. */
-function recsys(name: string, args: string[], env: Record<string, string>, logDir: string): Proc {
-  const child = spawn(process.execPath, [cli, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.add(child);
-  const log: WriteStream = createWriteStream(path.join(logDir, `${name}.log`));
-  let out = '';
-  let both = '';
-  const add = (d: Buffer) => {
-    log.write(d);
-    both = (both + d).slice(-65536);
-  };
-  child.stdout.on('data', (d: Buffer) => {
-    out += d;
-    add(d);
-  });
-  child.stderr.on('data', add);
-  const exited = new Promise<Ended>((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      log.end(`\n[test] exited (${code ?? signal})\n`);
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    name,
-    exited,
-    stdout: () => out,
-    tail: (chars = 3000) =>
-      `--- ${name} (full log ${path.join(logDir, `${name}.log`)}) ---\n${both.slice(-chars)}`,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      const end = await exited;
-      clearTimeout(timer);
-      return end;
-    },
-  };
-}
-
-/** Resolves with the first match of `re` in the process's stdout; fails if it exits first or after `timeoutMs`. */
-async function ready(p: Proc, re: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
-  let gone = false;
-  void p.exited.then(() => {
-    gone = true;
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = re.exec(p.stdout());
-    if (m) return m;
-    if (gone) throw new Error(`recsys ${p.name} exited before ${re}:\n${p.tail()}`);
-    if (Date.now() > deadline)
-      throw new Error(`recsys ${p.name}: no ${re} within ${timeoutMs} ms:\n${p.tail()}`);
-    await delay(50);
-  }
-}
-
-/** Runs `recsys <args>` to its end; fails unless it exits 0. */
-async function oneOff(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  logDir: string,
-): Promise<string> {
-  const p = recsys(name, args, env, logDir);
-  const end = await p.exited;
-  assert.deepEqual([end.code, end.signal], [0, null], p.tail());
-  return p.stdout();
-}
 
 interface Answer {
   type?: string;
@@ -146,40 +42,13 @@ function gauge(text: string, series: string): number {
 }
 
 describe('services mode end to end: import, batch run, two serve, two stream, one scheduler', () => {
-  const id = uid().toLowerCase();
-  const dbName = `e2e_${id}`;
-  const bucket = `e2e-${id}`;
-  const topic = `e2e-${id}`;
-  const group = `e2e-${id}`;
-  const tmp = tempDir('recsys-e2e-');
-  const logDir = path.join(tmp.dir, 'logs');
-  mkdirSync(logDir);
-  const dbUrl = new URL(servers.databaseUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const env = servicesEnv({
-    DATABASE_URL: dbUrl.toString(),
-    S3_BUCKET: bucket,
-    RECSYS_INTERACTIONS_TOPIC: topic,
-    RECSYS_STREAM_GROUP: group,
-    RECSYS_BUS_PARTITIONS: String(PARTITIONS),
-    RECSYS_API_KEYS: API_KEY,
-    // demo-data's ratings are dated 1997-98, as MovieLens 100K's.
-    RECSYS_TRAIN_WINDOW_DAYS: 'all',
-    RECSYS_ALS_ITERATIONS: '8',
-    RECSYS_MICROBATCH_MS: '250',
-    RECSYS_ANALYTICS_INTERVAL_MS: '300',
-    RECSYS_LOG_LEVEL: 'info',
-  });
+  // The processes, database, bucket, topic and group are test/reliability/cluster.ts's; the
+  // demo data, import and first batch run are this test's own steps.
+  let cluster: Cluster;
+  let topic: string;
+  let group: string;
   const admin = new Kafka({ brokers: servers.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-  let server: RelationalStore;
-  let db: RelationalStore | undefined;
-  const running: Proc[] = [];
-  const start = (name: string, args: string[]) => {
-    const p = recsys(name, args, env, logDir);
-    running.push(p);
-    return p;
-  };
-  const tails = () => running.map((p) => p.tail(2000)).join('\n');
+  const tails = () => cluster.tails();
 
   let version = '';
   let serveA: { p: Proc; url: string };
@@ -188,48 +57,57 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
   let scheduler: Proc;
 
   before(async () => {
-    server = await openPostgres({
-      url: servers.databaseUrl,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
+    cluster = await openCluster({
+      name: 'e2e',
+      users: USERS,
+      items: ITEMS,
+      prepare: false,
+      env: {
+        // The partitions the group checks count, the key `keyed` sends, quick CTR rollups for /metrics.
+        RECSYS_BUS_PARTITIONS: String(PARTITIONS),
+        RECSYS_API_KEYS: API_KEY,
+        RECSYS_ANALYTICS_INTERVAL_MS: '300',
+        // The app's defaults, not the cluster's: the default schedule (its slot already behind the
+        // first run, so the scheduler starts none), and no row archived away before it is counted.
+        RECSYS_BATCH_SCHEDULE: undefined,
+        RECSYS_BATCH_TIMEZONE: undefined,
+        RECSYS_RT_RETENTION_HOURS: undefined,
+        RECSYS_ARCHIVE_EVERY_MS: undefined,
+        RECSYS_ARCHIVE_GRACE_MS: undefined,
+      },
     });
-    await server.query(`CREATE DATABASE ${dbName}`);
+    ({ topic, group } = cluster);
     await admin.connect();
   });
 
   after(async () => {
     // Every process, then every resource the test made: database, bucket, topics, group, files.
-    await Promise.all(running.map((p) => p.stop('SIGKILL')));
-    await db?.close().catch(() => {});
-    await removeBucket(bucket).catch(() => {});
-    await removeKafkaResources(admin, topic, group);
-    if (server) await dropDatabase(server, dbName);
-    await server?.close();
-    tmp.cleanup();
+    await admin.disconnect().catch(() => {});
+    await cluster?.close();
+    if (cluster) rmSync(cluster.logDir, { recursive: true, force: true });
   });
 
   it('imports demo data and trains a model with recsys batch run', async () => {
-    const data = path.join(tmp.dir, 'ml');
-    const wrote = await oneOff(
+    // run fails unless the command exits 0.
+    const data = path.join(cluster.logDir, 'ml');
+    const wrote = await cluster.run('demo-data', [
       'demo-data',
-      ['demo-data', data, '--users', String(USERS), '--items', String(ITEMS)],
-      env,
-      logDir,
-    );
+      data,
+      '--users',
+      String(USERS),
+      '--items',
+      String(ITEMS),
+    ]);
     assert.match(wrote, new RegExp(`by ${USERS} users of ${ITEMS} items`));
-    const imported = JSON.parse(await oneOff('import', ['import', 'movielens', data, '--json'], env, logDir));
+    const imported = JSON.parse(await cluster.run('import', ['import', 'movielens', data, '--json']));
     assert.equal(imported.users, USERS);
     assert.equal(imported.items, ITEMS);
     assert.equal(imported.already_imported, false);
-    const run = JSON.parse(await oneOff('batch', ['batch', 'run', '--json'], env, logDir));
+    const run = JSON.parse(await cluster.run('batch', ['batch', 'run', '--json']));
     assert.deepEqual([run.status, run.published], ['succeeded', true], JSON.stringify(run));
     version = run.model_version;
 
-    db = await openPostgres({
-      url: dbUrl.toString(),
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      logger: silentLogger,
-    });
+    const { db } = await cluster.openStores();
     const { rows } = await db.query<{ version: string; n: number }>(
       `SELECT m.version, (SELECT count(*)::int FROM batch_recommendations b WHERE b.model_version = m.version) AS n
          FROM models m WHERE m.status = 'active'`,
@@ -239,25 +117,25 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
 
   it('starts two serve, two stream (one group, the partitions split) and one scheduler', async () => {
     assert.ok(version, 'the batch run published a model');
-    const streamLine = /^stream: consuming (\S+) as group (\S+); ops on (http:\/\/\S+)$/m;
+    const streamLine = /^stream: consuming (\S+) as group (\S+); ops on (http:\/\/\S+)$/;
     // The first stream creates the topic; the second joins its group.
-    const s1 = start('stream-1', ['stream', '--port', '0']);
-    const m1 = await ready(s1, streamLine);
-    assert.deepEqual([m1[1], m1[2]], [topic, group]);
-    const s2 = start('stream-2', ['stream', '--port', '0']);
-    const [m2, a, b] = await Promise.all([
-      ready(s2, streamLine),
-      ready(start('serve-a', ['serve', '--port', '0']), /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m),
-      ready(start('serve-b', ['serve', '--port', '0']), /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m),
+    const s1 = await cluster.start('stream', 'stream-1');
+    const m1 = streamLine.exec(s1.readyLine);
+    assert.deepEqual([m1?.[1], m1?.[2]], [topic, group], s1.readyLine);
+    const [s2, a, b] = await Promise.all([
+      cluster.start('stream', 'stream-2'),
+      cluster.start('serve', 'serve-a'),
+      cluster.start('serve', 'serve-b'),
     ]);
+    assert.match(s2.readyLine, streamLine);
     streams = [
-      { p: s1, opsUrl: m1[3]! },
-      { p: s2, opsUrl: m2[3]! },
+      { p: s1, opsUrl: s1.url! },
+      { p: s2, opsUrl: s2.url! },
     ];
-    serveA = { p: running.find((p) => p.name === 'serve-a')!, url: a[1]! };
-    serveB = { p: running.find((p) => p.name === 'serve-b')!, url: b[1]! };
-    scheduler = start('scheduler', ['scheduler']);
-    await ready(scheduler, /^scheduler: "0 2 \* \* \*" \(UTC\); next run \S+$/m);
+    serveA = { p: a, url: a.url! };
+    serveB = { p: b, url: b.url! };
+    scheduler = await cluster.start('scheduler', 'scheduler');
+    assert.match(scheduler.readyLine, /^scheduler: "0 2 \* \* \*" \(UTC\); next run \S+$/);
 
     for (const s of [serveA, serveB]) {
       const r = await call(s.url, 'GET', '/readyz');
@@ -339,7 +217,7 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
       assert.equal(push.items.length, K);
       assert.ok(!push.items.some((i) => i.item_id === rated), 'the rated item is seen now');
 
-      const { rows } = await db!.query<{
+      const { rows } = await cluster.stores.db.query<{
         model_version: string;
         n_interactions: number;
         updated_at: Date;
@@ -356,7 +234,7 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
       );
       assert.ok(rows[0]!.n_interactions > 1, 'the history the model knew plus the new rating');
       assert.ok(rows[0]!.bytes > 0);
-      const stored = await db!.query<{ n: number }>(
+      const stored = await cluster.stores.db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM rt_user_interactions WHERE event_id = ANY($1::uuid[])',
         [ev.body.event_ids],
       );
@@ -392,7 +270,7 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
     // Every answer the servers gave is logged; the rollup folds the logs and the click in.
     const logged = async () =>
       (
-        await db!.query<{ answers: number; items: number }>(
+        await cluster.stores.db.query<{ answers: number; items: number }>(
           'SELECT count(*)::int AS answers, coalesce(sum(cardinality(item_ids)), 0)::int AS items FROM recommendation_logs',
         )
       ).rows[0]!;
@@ -432,7 +310,7 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
     const victim = streams[0]!;
     const survivor = streams[1]!;
     const t0 = new Date();
-    const gone = await victim.p.stop('SIGKILL');
+    const gone = await victim.p.kill9();
     assert.equal(gone.signal, 'SIGKILL');
     const after = await waitForMembers(1);
     assert.deepEqual(after, [[...Array(PARTITIONS).keys()]], 'the survivor holds every partition');
@@ -466,7 +344,7 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
     assert.equal(ev.status, 202, ev.text);
     await waitFor(
       async () => {
-        const { rows } = await db!.query<{ n: number }>(
+        const { rows } = await cluster.stores.db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM user_profiles WHERE user_id = ANY($1) AND model_version = $2 AND updated_at >= $3`,
           [users, version, t0],
         );
@@ -475,7 +353,7 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
       `profiles of ${users.join(', ')} (partitions ${[...byPartition.keys()].join(', ')}) folded in by the survivor`,
       30_000,
     ).catch((err: Error) => assert.fail(`${err.message}\n${tails()}`));
-    const { rows } = await db!.query<{ n: number }>(
+    const { rows } = await cluster.stores.db.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM rt_user_interactions WHERE event_id = ANY($1::uuid[])',
       [ev.body.event_ids],
     );
@@ -484,12 +362,12 @@ describe('services mode end to end: import, batch run, two serve, two stream, on
   });
 
   it('every process stops cleanly on SIGTERM; the scheduler started no run of its own', async () => {
-    const { rows } = await db!.query<{ trigger: string; status: string }>(
+    const { rows } = await cluster.stores.db.query<{ trigger: string; status: string }>(
       'SELECT trigger, status FROM batch_runs',
     );
     assert.deepEqual(rows, [{ trigger: 'cli', status: 'succeeded' }]);
     const live = [serveA.p, serveB.p, streams[1]!.p, scheduler];
-    const ends = await Promise.all(live.map((p) => p.stop('SIGTERM')));
+    const ends = await Promise.all(live.map((p) => p.stop()));
     assert.deepEqual(
       ends.map((e, i) => [live[i]!.name, e.code, e.signal]),
       live.map((p) => [p.name, 0, null]),
