@@ -17,9 +17,12 @@ import { ComputePool } from '../../src/compute/pool.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { InteractionEvent } from '../../src/events/index.js';
 import { silentLogger } from '../../src/logger.js';
+import { ActiveModel } from '../../src/model/active.js';
 import { activeVersion, loadModel } from '../../src/model/registry.js';
+import { startServer } from '../../src/serving/server.js';
+import { openTableBus } from '../../src/stores/bus/table-bus.js';
 import { openMemoryCache } from '../../src/stores/cache/memory.js';
-import { migrate } from '../../src/stores/index.js';
+import { assembleStores, migrate } from '../../src/stores/index.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import type { ObjectStore } from '../../src/stores/objects/port.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
@@ -218,6 +221,49 @@ describe('Spark batch engine (real PostgreSQL, MinIO, Spark local[2])', () => {
         .slice(0, 5)
         .map(({ i }) => model.itemIds[i]);
       assert.deepEqual(r.item_ids.slice(0, 5), top, `user ${r.user_id}`);
+    }
+  });
+
+  it('GET /v1/recommendations serves those lists, under the Spark-trained version', async () => {
+    // A server on the Spark run's stores, as `recsys serve` would be: it cannot tell the engine.
+    const stores = assembleStores({
+      db: sparkDb,
+      objects,
+      cache: openMemoryCache(),
+      bus: openTableBus({ db: sparkDb, partitions: 1, logger: silentLogger }),
+    });
+    const models = new ActiveModel(stores, { backend: 'js', pollMs: 60_000 });
+    await models.start();
+    const server = await startServer(
+      { config, stores, models, logger: silentLogger, backend: 'js' },
+      { port: 0, host: '127.0.0.1' },
+    );
+    try {
+      const { rows } = await sparkDb.query<{ user_id: string; item_ids: string[] }>(
+        'SELECT user_id, item_ids FROM batch_recommendations WHERE model_version = $1 ORDER BY user_id LIMIT 20',
+        [spark.model_version],
+      );
+      assert.equal(rows.length, 20);
+      for (const r of rows) {
+        const res = await fetch(`http://127.0.0.1:${server.port}/v1/recommendations/${r.user_id}?k=10`);
+        const body = (await res.json()) as {
+          model_version: string;
+          source: string;
+          items: Array<{ item_id: string }>;
+        };
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.equal(body.model_version, spark.model_version);
+        assert.equal(body.source, 'batch');
+        assert.deepEqual(
+          body.items.map((i) => i.item_id),
+          r.item_ids.slice(0, 10),
+          `user ${r.user_id}`,
+        );
+      }
+    } finally {
+      await server.close();
+      await models.stop();
+      await stores.bus.close();
     }
   });
 
