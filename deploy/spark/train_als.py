@@ -30,7 +30,9 @@ import argparse
 import json
 import math
 import os
+import socket
 import sys
+import threading
 import time
 import traceback
 
@@ -133,8 +135,33 @@ def factors_out(spark, model_factors, labels, id_col):
     )
 
 
+def exit_with(parent_pid):
+    """Ends the job once the recsys process that submitted it is gone: killed with -9, it cannot
+    stop the job, and a driver left running would hold its cores and memory for nothing. The
+    driver's exit ends spark-submit's JVM (PythonRunner exits with the driver's status)."""
+
+    def watch():
+        while True:
+            time.sleep(2)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                sys.stderr.write(f"recsys (pid {parent_pid}) is gone: stopping the Spark job\n")
+                sys.stderr.flush()
+                os._exit(3)
+            except PermissionError:  # alive, another user's: not ours to judge
+                pass
+
+    threading.Thread(target=watch, name="recsys-parent-watch", daemon=True).start()
+
+
 def main(argv):
     args = parse_args(argv)
+    # Only where the driver runs beside recsys (client deploy mode): a pid means nothing elsewhere.
+    parent = os.environ.get("RECSYS_SPARK_PARENT", "")
+    host, _, pid = parent.rpartition(":")
+    if pid.isdigit() and host == socket.gethostname():
+        exit_with(int(pid))
     from pyspark.ml.feature import StringIndexer
     from pyspark.ml.recommendation import ALS
     from pyspark.sql import SparkSession

@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -244,6 +244,8 @@ function jobEnv(
   python: string | null,
 ): Record<string, string> {
   const env = inheritedEnv();
+  // The job watches this process and stops once it is gone (deploy/spark/train_als.py exit_with).
+  env.RECSYS_SPARK_PARENT = `${hostname()}:${process.pid}`;
   if (python) {
     env.PYSPARK_PYTHON ??= python;
     env.PYSPARK_DRIVER_PYTHON ??= python;

@@ -9,7 +9,10 @@
 // Spark-trained model is the one published and its precomputed answers are the ones served,
 // and its holdout NDCG@10 is within 0.05 (absolute) of the built-in engine's.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { writeArchive } from '../../src/batch/archive.js';
 import { type RunOutcome, startBatchRun } from '../../src/batch/pipeline.js';
 import { batchDeps } from '../../src/cli/batch-deps.js';
@@ -26,12 +29,50 @@ import { assembleStores, migrate } from '../../src/stores/index.js';
 import { openMinioObjects } from '../../src/stores/objects/minio.js';
 import type { ObjectStore } from '../../src/stores/objects/port.js';
 import { openPostgres } from '../../src/stores/relational/postgres.js';
-import { uid } from '../stores/support/wait.js';
+import { uid, waitFor } from '../stores/support/wait.js';
 import { removeBucket } from './buckets.js';
+import { dropDatabase } from './cleanup.js';
 import { CONNECT_TIMEOUT_MS, servers } from './env.js';
 import { servicesEnv } from './serving-stores.js';
 
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const HOUR = 3_600_000;
+
+/** pid, parent pid, state and command line of every process, from /proc. */
+function processes(): Array<{ pid: number; ppid: number; state: string; args: string }> {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // stat: "pid (comm) state ppid …"; comm may hold spaces or parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
+      out.push({ pid: Number(name), ppid: Number(ppid), state: state!, args });
+    } catch {} // gone meanwhile
+  }
+  return out;
+}
+
+/** Every process under `root`. */
+function descendants(root: number): Array<{ pid: number; args: string }> {
+  const all = processes();
+  const found = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all)
+      if (found.has(p.ppid) && !found.has(p.pid)) {
+        found.add(p.pid);
+        grew = true;
+      }
+  }
+  return all.filter((p) => p.pid !== root && found.has(p.pid));
+}
+
+/** Whether `pid` runs (a zombie waiting for its parent to reap it has ended). */
+function running(pid: number): boolean {
+  return processes().some((p) => p.pid === pid && p.state !== 'Z');
+}
 const NDCG_TOLERANCE = 0.05;
 
 type PostgresStore = Awaited<ReturnType<typeof openPostgres>>;
@@ -281,5 +322,37 @@ describe('Spark batch engine (real PostgreSQL, MinIO, Spark local[2])', () => {
     console.log(`holdout ndcg@10: spark ${a}, built-in ${b}`);
     assert.ok(b > 0.1, `built-in ndcg ${b}`); // the taste groups were learnt
     assert.ok(Math.abs(a - b) <= NDCG_TOLERANCE, `spark ${a} vs built-in ${b}`);
+  });
+
+  it('a run killed with -9 mid-job takes its Spark job down with it', { timeout: 300_000 }, async () => {
+    const dbName = `spark_kill_${id}`;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    const url = new URL(servers.databaseUrl);
+    url.pathname = `/${dbName}`;
+    const run = spawn(process.execPath, [cli, 'batch', 'run', '--engine', 'spark', '--json'], {
+      env: { ...process.env, ...env, DATABASE_URL: url.toString() },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    try {
+      // The job's Python driver runs under spark-submit's JVM, under the run's process.
+      let tree: Array<{ pid: number; args: string }> = [];
+      await waitFor(
+        async () => {
+          tree = descendants(run.pid!);
+          return tree.some((p) => /python/.test(p.args) && p.args.includes('train_als.py'));
+        },
+        'the Spark job running',
+        180_000,
+      );
+      run.kill('SIGKILL');
+      await waitFor(
+        async () => tree.every((p) => !running(p.pid)),
+        `the job's processes gone (${tree.map((p) => p.args.slice(0, 60)).join(' | ')})`,
+        60_000,
+      );
+    } finally {
+      run.kill('SIGKILL');
+      await dropDatabase(admin, dbName);
+    }
   });
 });
