@@ -188,7 +188,16 @@ export async function generateBatchArchive(
       }
       const key = partKey(day, `part-${String(p).padStart(3, '0')}`);
       const data = await encodeArchivePart(cols);
-      await objects.put(key, data);
+      // A busy MinIO can drop an upload (EPIPE) 20 minutes into writing the archive: try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await objects.put(key, data);
+          break;
+        } catch (err) {
+          if (attempt >= 3 || !(err as { retriable?: boolean }).retriable) throw err;
+          await new Promise((r) => setTimeout(r, 2000 * attempt));
+        }
+      }
       const file = path.join(localDir, key);
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, data);
