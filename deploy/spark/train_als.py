@@ -4,7 +4,7 @@
   spark-submit [--master M] [--jars hadoop-aws.jar,bundle.jar] train_als.py \
       --archive s3a://BUCKET/archive/interactions [--recent URI] --out s3a://BUCKET/models/V/spark/candidate \
       --mode implicit|explicit --weights '{"view":1,...}' --rank 64 --iterations 15 --lambda 15 \
-      [--reg-exponent 0.6] [--alpha 1] [--seed 42] [--from-ms MS] [--until-ms MS]
+      [--reg-exponent 0.6] [--alpha 1] [--seed 42] [--from-ms MS] [--until-ms MS] [--recommend N]
 
 The same training data as the built-in engine (src/batch/training-data.ts): the archive's
 Parquet (Hive `dt=` partitions) plus, with --recent, the run's export of the rows not archived
@@ -17,6 +17,9 @@ pyspark.ml ALS wants integer ids, so the string ids are indexed (StringIndexer) 
 are written back under their string ids, as Parquet:
   OUT/users/  user_id string, factors array<float>
   OUT/items/  item_id string, factors array<float>
+With --recommend N, also each user's top N by recommendForAllUsers, the user's own training
+items left out (RECSYS_SPARK_RECOMMEND; recsys then writes these lists instead of scoring):
+  OUT/recs/   user_id string, item_ids array<string>, scores array<float> (best first)
 Spark's ALS penalises a row by regParam·n (its count of entries, ALS-WR, in both modes) where
 the built-in engine uses λ·n^e (explicit) or a plain λ (implicit): regParam is chosen so the
 mean user row gets the built-in penalty, λ·m^(e−1) (e = 0 for implicit).
@@ -57,6 +60,7 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--from-ms", type=int, default=None)
     ap.add_argument("--until-ms", type=int, default=None)
+    ap.add_argument("--recommend", type=int, default=0, help="top N per user by recommendForAllUsers (0: none)")
     return ap.parse_args(argv)
 
 
@@ -155,6 +159,41 @@ def exit_with(parent_pid):
     threading.Thread(target=watch, name="recsys-parent-watch", daemon=True).start()
 
 
+def top_lists(spark, model, ratings, n, user_labels, item_labels):
+    """Each user's n best items by recommendForAllUsers, without the items the user trained on.
+    Spark cannot leave them out while it scores, so it is asked for n + the most items any user
+    has (capped at RECOMMEND_EXTRA_CAP) and they are dropped after: a user with more training
+    items than that among the best may get fewer than n."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    most = ratings.groupBy("user").count().agg(F.max("count")).first()[0] or 0
+    k = n + min(int(most), RECOMMEND_EXTRA_CAP)
+    recs = model.recommendForAllUsers(k).select(
+        "user", F.posexplode("recommendations").alias("pos", "rec")
+    ).select("user", F.col("rec.item").alias("item"), F.col("rec.rating").alias("score"), "pos")
+    unseen = recs.join(ratings.select("user", "item"), ["user", "item"], "left_anti")
+    ranked = unseen.withColumn("r", F.row_number().over(Window.partitionBy("user").orderBy("pos"))).where(
+        F.col("r") <= n
+    )
+    items = spark.createDataFrame([(i, s) for i, s in enumerate(item_labels)], "item int, item_id string")
+    users = spark.createDataFrame([(i, s) for i, s in enumerate(user_labels)], "user int, user_id string")
+    lists = (
+        ranked.join(F.broadcast(items) if len(item_labels) < 1_000_000 else items, "item")
+        .groupBy("user")
+        .agg(F.sort_array(F.collect_list(F.struct("r", "item_id", "score"))).alias("l"))
+        .select(
+            "user",
+            F.col("l.item_id").alias("item_ids"),
+            F.col("l.score").cast("array<float>").alias("scores"),
+        )
+    )
+    return lists.join(users, "user").select("user_id", "item_ids", "scores")
+
+
+RECOMMEND_EXTRA_CAP = 1000
+
+
 def main(argv):
     args = parse_args(argv)
     # Only where the driver runs beside recsys (client deploy mode): a pid means nothing elsewhere.
@@ -224,6 +263,13 @@ def main(argv):
             args.out.rstrip("/") + "/items"
         )
         seconds["write"] = time.perf_counter() - t
+        if args.recommend > 0:
+            emit({"phase": "recommend"})
+            t = time.perf_counter()
+            top_lists(spark, model, ratings, args.recommend, user_labels, item_labels).coalesce(
+                max(1, len(user_labels) // 200_000)
+            ).write.mode("overwrite").parquet(args.out.rstrip("/") + "/recs")
+            seconds["recommend"] = time.perf_counter() - t
         emit({
             "done": {
                 "interactions": nnz,

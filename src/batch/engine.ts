@@ -30,6 +30,17 @@ export interface Refit {
   model: AlsModel;
   /** What to record about it in the run's metrics. */
   info: Record<string, unknown>;
+  /** Each user's top-N as the engine computed it, to write instead of scoring (precompute). */
+  lists?: TopLists;
+}
+
+/** Top-N lists by model index: row u holds user u's items best first, -1 past the list's end. */
+export interface TopLists {
+  n: number;
+  /** model.userIds.length × n item indexes of the model. */
+  items: Int32Array;
+  /** Their scores, as `items`. */
+  scores: Float32Array;
 }
 
 export interface TrainingEngine {

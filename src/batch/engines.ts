@@ -13,6 +13,7 @@ export function selectEngine(deps: BatchDeps): TrainingEngine {
     location: deps.objectsAt,
     stores: deps.stores,
     weights: deps.weights,
+    topN: settings.topN,
     logger: deps.logger,
   });
 }

@@ -29,10 +29,10 @@ import { activateModel, activeVersion, loadModel, publishModel } from '../model/
 import { openRun, type RunStatus, type RunTrigger } from '../model/runs.js';
 import { Scorer } from '../model/scorer.js';
 import type { Stores } from '../stores/index.js';
-import type { EngineRequest } from './engine.js';
+import type { EngineRequest, TopLists } from './engine.js';
 import { selectEngine } from './engines.js';
 import { defaultGateMetric, type GateResult, judge, splitByTime } from './gate.js';
-import { precomputeRecommendations } from './precompute.js';
+import { precomputeRecommendations, writeTopLists } from './precompute.js';
 import type { ObjectLocation } from './spark-engine.js';
 import { readTrainingData } from './training-data.js';
 import { pruneModels } from './versions.js';
@@ -190,6 +190,7 @@ async function pipeline(
   });
   let model: AlsModel;
   let gate: GateResult;
+  let lists: TopLists | undefined;
   try {
     await enter('train');
     model = await engine.candidate(req('train'));
@@ -211,6 +212,7 @@ async function pipeline(
       const holdoutMetrics = model.meta.metrics;
       const refit = await engine.refit(req('refit'), model);
       model = refit.model;
+      lists = refit.lists;
       metrics.refit = refit.info;
       // Its metrics are the held-out ones of its twin.
       Object.assign(model.meta.metrics, holdoutMetrics);
@@ -223,7 +225,7 @@ async function pipeline(
         deps.logger.warn({ err, run: runId }, 'could not remove what the training engine left'),
       );
   }
-  return publish(deps, enter, metrics, model, gate);
+  return publish(deps, enter, metrics, model, gate, lists);
 }
 
 async function publish(
@@ -232,6 +234,7 @@ async function publish(
   metrics: Record<string, unknown>,
   model: AlsModel,
   gate: GateResult,
+  lists: TopLists | undefined,
 ): Promise<{ version: string; published: boolean }> {
   const { stores, settings } = deps;
   await enter('save');
@@ -243,7 +246,10 @@ async function publish(
   }
 
   await enter('precompute');
-  metrics.precomputed = await precompute(deps, model);
+  // The engine's own lists (Spark's recommendForAllUsers) when it made them, else scored here.
+  metrics.precomputed = lists
+    ? await writeTopLists(deps.stores, model, lists)
+    : await precompute(deps, model);
 
   await enter('activate');
   await activateModel(stores, version);

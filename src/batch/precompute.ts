@@ -6,7 +6,9 @@
  */
 import type { ComputePool } from '../compute/pool.js';
 import type { LoadedModel } from '../model/active.js';
+import type { AlsModel } from '../model/model.js';
 import type { Stores } from '../stores/index.js';
+import type { TopLists } from './engine.js';
 
 export async function precomputeRecommendations(
   stores: Pick<Stores, 'db'>,
@@ -14,22 +16,34 @@ export async function precomputeRecommendations(
   n: number,
   pool?: ComputePool,
 ): Promise<number> {
-  const nUsers = model.userIds.length;
   const top = await scorer.topK(model.userQueries(), n, (u) => model.seen(u), pool);
+  // Explicit models answer with predicted ratings, implicit ones with raw scores.
   const explicit = model.meta.params.mode === 'explicit';
+  if (explicit)
+    top.indices.forEach((i, k) => {
+      if (i >= 0) top.scores[k] = model.predict(Math.floor(k / n), i);
+    });
+  return writeTopLists(stores, model, { n, items: top.indices, scores: top.scores });
+}
+
+/** Writes top-N lists (model indexes, -1 past a list's end) as the model's batch_recommendations. */
+export async function writeTopLists(
+  stores: Pick<Stores, 'db'>,
+  model: AlsModel,
+  { n, items, scores }: TopLists,
+): Promise<number> {
   const { version } = model.meta;
   const rows = function* () {
-    for (let u = 0; u < nUsers; u++) {
+    for (let u = 0; u < model.userIds.length; u++) {
       const ids: string[] = [];
-      const scores: number[] = [];
+      const s: number[] = [];
       for (let r = 0; r < n; r++) {
-        const i = top.indices[u * n + r];
+        const i = items[u * n + r]!;
         if (i < 0) break;
-        ids.push(model.itemIds[i]);
-        // Explicit models answer with predicted ratings, implicit ones with raw scores.
-        scores.push(explicit ? model.predict(u, i) : top.scores[u * n + r]);
+        ids.push(model.itemIds[i]!);
+        s.push(scores[u * n + r]!);
       }
-      yield [model.userIds[u], version, ids, scores];
+      yield [model.userIds[u], version, ids, s];
     }
   };
   return stores.db.transaction(async (tx) => {

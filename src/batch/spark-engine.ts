@@ -24,7 +24,7 @@ import type { AlsModel } from '../model/model.js';
 import type { Stores } from '../stores/index.js';
 import { ARCHIVE_PREFIX } from './archive.js';
 import type { EngineRequest, TrainingEngine } from './engine.js';
-import { modelFromFactors, readFactorRows } from './spark-factors.js';
+import { modelFromFactors, readFactorRows, readListRows, topListsFor } from './spark-factors.js';
 import { recentRows } from './training-data.js';
 
 export type SparkSettings = RecsysConfig['batch']['spark'];
@@ -39,6 +39,8 @@ export interface SparkEngineOptions {
   location: ObjectLocation;
   stores: Pick<Stores, 'db' | 'objects'>;
   weights: EventWeights;
+  /** Length of the lists Spark makes with settings.recommend. */
+  topN: number;
   logger: Logger;
   /** The repository (deploy/spark/, .spark/): the default is this installation's. */
   root?: string;
@@ -61,7 +63,7 @@ export class SparkJobError extends Error {
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The job's stages, as its progress lines name them. */
-const STAGES = ['read', 'fit', 'write'];
+const STAGES = ['read', 'fit', 'write', 'recommend'];
 const LOG_TAIL = 20;
 
 export interface SparkSubmit {
@@ -138,6 +140,9 @@ export function sparkEngine(opts: SparkEngineOptions): TrainingEngine {
     const recentUri = await recent;
     const out = `models/${req.version}/spark/${slice}/`;
     const p = req.params;
+    // Only the published model's lists are served: the candidate needs none.
+    const recommend = settings.recommend && slice === 'full';
+    const stages = recommend ? STAGES : STAGES.slice(0, -1);
     const jobArgs = [
       '--archive',
       objectUri(location, ARCHIVE_PREFIX.replace(/\/$/, '')),
@@ -162,6 +167,7 @@ export function sparkEngine(opts: SparkEngineOptions): TrainingEngine {
       String(p.seed),
       ...(req.fromMs === null ? [] : ['--from-ms', String(Math.floor(req.fromMs))]),
       ...(untilMs === null ? [] : ['--until-ms', String(Math.floor(untilMs))]),
+      ...(recommend ? ['--recommend', String(opts.topN)] : []),
     ];
     const submit: SparkSubmit = {
       command: setup.submit,
@@ -181,14 +187,18 @@ export function sparkEngine(opts: SparkEngineOptions): TrainingEngine {
     logger.info({ run: req.runId, slice, master: settings.master }, 'submitting the Spark job');
     const done = await runJob(submit, stores, logKey, (stage) => {
       logger.info({ run: req.runId, slice, stage }, 'Spark job');
-      req.onProgress(STAGES.indexOf(stage), STAGES.length);
+      req.onProgress(stages.indexOf(stage), stages.length);
     });
-    req.onProgress(STAGES.length, STAGES.length);
+    req.onProgress(stages.length, stages.length);
     try {
       const users = await readFactorRows(stores.objects, `${out}users/`, 'user_id', p.factors);
       const items = await readFactorRows(stores.objects, `${out}items/`, 'item_id', p.factors);
       metrics[slice] = { ...done, log: logKey };
-      return { users, items };
+      // Read now: the run's Spark output is removed below. Mapped onto the model when it is built.
+      const lists = recommend
+        ? await readListRows(stores.objects, `${out}recs/`, items.ids, opts.topN)
+        : null;
+      return { users, items, lists };
     } finally {
       // The factors live on in the model's artifact; Spark's copy would only be an orphan.
       for (const key of await stores.objects.list(out)) await stores.objects.delete(key);
@@ -205,10 +215,13 @@ export function sparkEngine(opts: SparkEngineOptions): TrainingEngine {
       return model;
     },
     async refit(req, _candidate: AlsModel) {
-      const { users, items } = await trainSlice(req, 'full', null);
+      const { users, items, lists } = await trainSlice(req, 'full', null);
       const { model, missing } = modelFromFactors(req.data, req.params, users, items, req.version);
       noteMissing(metrics, 'full', missing);
-      return { model, info: { engine: 'spark', iterations: req.params.iterations, warm_start: false } };
+      const info = { engine: 'spark', iterations: req.params.iterations, warm_start: false };
+      if (!lists) return { model, info };
+      const top = topListsFor(model, lists, opts.topN, items.ids);
+      return { model, info: { ...info, lists: 'spark', lists_users: top.users }, lists: top.lists };
     },
     async cleanup(req) {
       await dropRecent(stores, req.version);

@@ -13,6 +13,7 @@ import { dataExtent } from '../model/fit.js';
 import { AlsModel } from '../model/model.js';
 import type { AlsParams } from '../model/params.js';
 import type { ObjectStore } from '../stores/objects/port.js';
+import type { TopLists } from './engine.js';
 
 export interface FactorRows {
   ids: string[];
@@ -141,4 +142,90 @@ export function modelFromFactors(
     seen.values.slice(),
   );
   return { model, missing: { users: u.missing, items: i.missing } };
+}
+
+/** Spark's top-N lists (recommendForAllUsers): per user, indexes into the item ids given, -1 padded. */
+export interface ListRows {
+  users: string[];
+  n: number;
+  items: Int32Array;
+  scores: Float32Array;
+}
+
+/**
+ * Reads the lists under `prefix` (columns user_id, item_ids array<string>, scores array<float>,
+ * best first), checked: no list longer than `n`, ids and scores paired, every item one of
+ * `itemIds` (the job's item factors), scores finite.
+ */
+export async function readListRows(
+  objects: ObjectStore,
+  prefix: string,
+  itemIds: readonly string[],
+  n: number,
+): Promise<ListRows> {
+  const keys = await factorParts(objects, prefix);
+  if (keys.length === 0) throw new Error(`no lists Parquet under ${prefix}`);
+  const index = new Map(itemIds.map((id, i) => [id, i]));
+  const users: string[] = [];
+  const items: number[] = [];
+  const scores: number[] = [];
+  for (const key of keys) {
+    const table = await decodeParquet(await objects.get(key), key);
+    const [u, it, sc] = ['user_id', 'item_ids', 'scores'].map((c) => table.getChild(c));
+    if (!u || !it || !sc) throw new Error(`${key}: lists Parquet lacks user_id, item_ids or scores`);
+    type List = { length: number; toArray(): ArrayLike<unknown> } | null;
+    for (let r = 0; r < table.numRows; r++) {
+      const user = u.get(r) as string | null;
+      const ids = it.get(r) as List;
+      const vals = sc.get(r) as List;
+      if (user === null || ids === null || vals === null || ids.length !== vals.length || ids.length > n)
+        throw new Error(`${key}: row ${r} is not a list of at most ${n} items with their scores`);
+      const idArr = ids.toArray() as ArrayLike<string>;
+      const valArr = vals.toArray() as ArrayLike<number>;
+      users.push(user);
+      for (let k = 0; k < n; k++) {
+        const i = k < idArr.length ? index.get(idArr[k]!) : -1;
+        if (i === undefined)
+          throw new Error(`${key}: row ${r} lists ${idArr[k]}, an item the job did not train`);
+        const v = k < valArr.length ? valArr[k]! : 0;
+        if (!Number.isFinite(v)) throw new Error(`${key}: row ${r} has a score that is not finite`);
+        items.push(i);
+        scores.push(v);
+      }
+    }
+  }
+  return { users, n, items: Int32Array.from(items), scores: Float32Array.from(scores) };
+}
+
+/**
+ * The lists laid out in the model's user and item order (TopLists); a user of the model Spark
+ * made no list for (one missing from its factors) gets an empty one, and `users` counts those with one.
+ */
+export function topListsFor(
+  model: AlsModel,
+  rows: ListRows,
+  n: number,
+  itemIdsOfRows: readonly string[],
+): { lists: TopLists; users: number } {
+  const { n: m } = rows;
+  const items = new Int32Array(model.userIds.length * n).fill(-1);
+  const scores = new Float32Array(model.userIds.length * n);
+  const itemIdx = new Map(model.itemIds.map((id, i) => [id, i]));
+  let users = 0;
+  rows.users.forEach((user, r) => {
+    const u = model.userIdx(user);
+    if (u === undefined) return;
+    users++;
+    let at = u * n;
+    for (let k = 0; k < m && at < (u + 1) * n; k++) {
+      const j = rows.items[r * m + k]!;
+      if (j < 0) break;
+      // An item of the job's that the run's data lacks (archived after the run's read) is left out.
+      const i = itemIdx.get(itemIdsOfRows[j]!);
+      if (i === undefined) continue;
+      items[at] = i;
+      scores[at++] = rows.scores[r * m + k]!;
+    }
+  });
+  return { lists: { n, items, scores }, users };
 }

@@ -377,6 +377,12 @@ export const SCHEMA = {
         description:
           'the Spark engine: more Spark properties, e.g. `spark.executor.memory=8g,spark.driver.memory=4g`',
       }),
+      recommend: setting(flag(), {
+        env: 'RECSYS_SPARK_RECOMMEND',
+        default: false,
+        description:
+          "the Spark engine: take each user's top-N from Spark's `recommendForAllUsers` (training items left out) instead of scoring them in the precompute phase",
+      }),
       s3Endpoint: setting(url(['http:', 'https:']), {
         env: 'RECSYS_SPARK_S3_ENDPOINT',
         default: null,

@@ -165,9 +165,13 @@ describe('Spark batch engine (real PostgreSQL, MinIO, Spark local[2])', () => {
       );
     return db;
   };
-  const run = async (db: PostgresStore, engine: 'builtin' | 'spark'): Promise<RunOutcome> => {
+  const run = async (
+    db: PostgresStore,
+    engine: 'builtin' | 'spark',
+    recommend = false,
+  ): Promise<RunOutcome> => {
     const deps = batchDeps(
-      { ...config, batch: { ...config.batch, engine } },
+      { ...config, batch: { ...config.batch, engine, spark: { ...config.batch.spark, recommend } } },
       { db, objects, cache: openMemoryCache() },
       { pool, backend: 'native' },
       silentLogger,
@@ -322,6 +326,52 @@ describe('Spark batch engine (real PostgreSQL, MinIO, Spark local[2])', () => {
     console.log(`holdout ndcg@10: spark ${a}, built-in ${b}`);
     assert.ok(b > 0.1, `built-in ndcg ${b}`); // the taste groups were learnt
     assert.ok(Math.abs(a - b) <= NDCG_TOLERANCE, `spark ${a} vs built-in ${b}`);
+  });
+
+  it("with RECSYS_SPARK_RECOMMEND the lists are Spark's recommendForAllUsers, training items left out", {
+    timeout: 300_000,
+  }, async () => {
+    const db = await openSchema();
+    const out = await run(db, 'spark', true);
+    assert.equal(out.status, 'succeeded', out.error);
+    const refit = out.metrics.refit as { lists?: string; lists_users?: number };
+    assert.equal(refit.lists, 'spark');
+    assert.equal(refit.lists_users, 600);
+    const job = (out.metrics.spark as { full: { seconds: Record<string, number> } }).full;
+    assert.ok(job.seconds.recommend! > 0, JSON.stringify(job));
+    const model = await loadModel({ db, objects }, out.model_version!);
+    const { rows } = await db.query<{ user_id: string; item_ids: string[]; scores: number[] }>(
+      'SELECT user_id, item_ids, scores FROM batch_recommendations WHERE model_version = $1',
+      [out.model_version],
+    );
+    assert.equal(rows.length, 600);
+    const f = model.factors;
+    const dot = (u: number, i: number) => {
+      let s = 0;
+      for (let c = 0; c < f; c++) s += model.userFactors[u * f + c]! * model.itemFactors[i * f + c]!;
+      return s;
+    };
+    for (const r of rows) {
+      const u = model.userIdx(r.user_id)!;
+      const seen = new Set(model.seen(u));
+      const listed = r.item_ids.map((id) => model.itemIds.indexOf(id));
+      assert.equal(listed.length, 20, `user ${r.user_id}: ${listed.length} items`);
+      assert.ok(
+        listed.every((i) => i >= 0 && !seen.has(i)),
+        `user ${r.user_id} is offered a training item`,
+      );
+      for (let k = 0; k < listed.length; k++) {
+        // Spark's score is the same x·y (its float arithmetic, ours here).
+        assert.ok(Math.abs(r.scores[k]! - dot(u, listed[k]!)) < 1e-3, `user ${r.user_id} item ${k}`);
+        if (k > 0) assert.ok(r.scores[k]! <= r.scores[k - 1]! + 1e-6, `user ${r.user_id}: not best first`);
+      }
+      // And they are the best unseen items: none left out scores above the list's last.
+      const best = model.itemIds
+        .map((_, i) => i)
+        .filter((i) => !seen.has(i) && !listed.includes(i))
+        .reduce((m, i) => Math.max(m, dot(u, i)), Number.NEGATIVE_INFINITY);
+      assert.ok(best <= r.scores[listed.length - 1]! + 1e-3, `user ${r.user_id}: ${best} left out`);
+    }
   });
 
   it('a run killed with -9 mid-job takes its Spark job down with it', { timeout: 300_000 }, async () => {
