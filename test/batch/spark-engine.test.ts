@@ -9,7 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import { builtinEngine } from '../../src/batch/engine.js';
 import { selectEngine } from '../../src/batch/engines.js';
 import { startBatchRun } from '../../src/batch/pipeline.js';
-import { factorParts, factorRowsFromParquet, modelFromFactors } from '../../src/batch/spark-factors.js';
+import {
+  factorParts,
+  factorRowsFromParquet,
+  modelFromFactors,
+  topListsFor,
+} from '../../src/batch/spark-factors.js';
 import { batchDeps } from '../../src/cli/batch-deps.js';
 import { ComputePool } from '../../src/compute/pool.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -118,6 +123,36 @@ describe('Spark factors read back', () => {
     assert.equal(model.meta.dataUntil, new Date(4000).toISOString());
     assert.deepEqual([...model.seen(1)], [2]);
     assert.deepEqual([...model.seenValues!], [1, 2, 4]); // implicit: repeated pairs add up
+  });
+
+  it("lays Spark's lists out in the model's user and item order", () => {
+    const data = {
+      userIds: IdMap.from(['b', 'a']),
+      itemIds: IdMap.from(['x', 'y', 'z']),
+      rows: Int32Array.from([0, 1]),
+      cols: Int32Array.from([0, 1]),
+      values: Float32Array.from([1, 1]),
+      ts: Float64Array.from([1000, 2000]),
+    };
+    const params = { ...DEFAULT_PARAMS.implicit, factors: 1 };
+    const one = (ids: string[]) => ({ ids, factors: new Float32Array(ids.length).fill(1) });
+    const { model } = modelFromFactors(data, params, one(['a', 'b']), one(['x', 'y', 'z', 'w']), 'v1');
+    // Rows as read from Spark (indexes into the job's items x, y, z, w; -1 past a list's end):
+    // 'a' lists w, an item of the job's the run's data lacks, between z and x; 'c' is no user of
+    // the model; 'b' has no row.
+    const jobItems = ['x', 'y', 'z', 'w'];
+    const rows = {
+      users: ['a', 'c'],
+      n: 3,
+      items: Int32Array.from([2, 3, 0, 1, -1, -1]),
+      scores: Float32Array.from([0.9, 0.8, 0.7, 0.5, 0, 0]),
+    };
+    const { lists, users } = topListsFor(model, rows, 2, jobItems);
+    assert.equal(users, 1);
+    assert.equal(lists.n, 2);
+    // Model users b (0), a (1); items x (0), y (1), z (2).
+    assert.deepEqual([...lists.items], [-1, -1, 2, 0]);
+    assert.deepEqual([...lists.scores], [0, 0, Math.fround(0.9), Math.fround(0.7)]);
   });
 });
 
