@@ -45,11 +45,11 @@ describe('bad input at volume: 10,000 malformed requests mixed into a valid load
         RECSYS_ALS_ITERATIONS: '4',
         // 10,000 refusals logged at info would compete with the load for the two cores.
         RECSYS_LOG_LEVEL: 'warn',
-        // The defaults, not the cluster's 30 s: no row may leave rt_user_interactions for the
-        // archive before the no-row check below reads it.
-        RECSYS_RT_RETENTION_HOURS: '48',
-        RECSYS_ARCHIVE_EVERY_MS: '600000',
-        RECSYS_ARCHIVE_GRACE_MS: '3600000',
+        // The app's defaults, not the cluster's 30 s: no row may leave rt_user_interactions for
+        // the archive before the no-row check below reads it.
+        RECSYS_RT_RETENTION_HOURS: undefined,
+        RECSYS_ARCHIVE_EVERY_MS: undefined,
+        RECSYS_ARCHIVE_GRACE_MS: undefined,
       },
     });
   });
