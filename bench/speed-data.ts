@@ -10,9 +10,14 @@
  * - Event types: mostly views, some clicks, few carts and purchases, a rating now and then
  *   (value 1–5) and a dismiss now and then (TYPE_MIX).
  */
-import { randomUUID } from 'node:crypto';
 import { Rng } from '../src/compute/random.js';
-import { type EventInput, type EventMessage, type EventType, encodeEvent } from '../src/events/index.js';
+import {
+  type EventInput,
+  type EventMessage,
+  type EventType,
+  encodeEvent,
+  newEventId,
+} from '../src/events/index.js';
 
 export const USERS = 50_000;
 export const KNOWN_USERS = 45_000;
@@ -115,11 +120,11 @@ export class EventSource {
     return e;
   }
 
-  /** A complete event as a bus message, as serving would publish it. */
+  /** A complete event as a bus message, as serving would publish it (its event_id a UUID v7 stamped `ts`). */
   message(ts: number, user = this.user()): EventMessage {
     const e = this.input(user);
     return encodeEvent({
-      event_id: randomUUID(),
+      event_id: newEventId(ts),
       user_id: e.user_id,
       item_id: e.item_id,
       type: e.type,

@@ -33,6 +33,7 @@
  * sessions were doing (pg_stat_activity every 20 ms); BENCH_SPEED_KEEP=1 keeps the database.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -695,6 +696,8 @@ interface ThroughputResult {
   bare: Array<ConsumeResult & { machineCpu: number }>;
   drains: DrainResult[];
   floors: FloorResult[];
+  /** The same floor with each row's event_id swapped for a random UUID v4 (as clients often send). */
+  floorsV4: FloorResult[];
 }
 
 interface FloorResult {
@@ -712,8 +715,10 @@ const FLOOR_SLICE = 200_000;
  * fastest bulk path there is (binary COPY, one transaction per 200K rows, no other statement),
  * into an empty table with rt_user_interactions' columns, defaults and indexes. Only the COPYs
  * and their commits are timed; nothing else runs meanwhile but what shares the machine.
+ * `ids`: 'own' keeps the events' ids (time-ordered UUID v7s, as the server fills them);
+ * 'random' writes a fresh UUID v4 instead, to show what random keys cost the primary key.
  */
-async function storeFloor(db: RelationalStore): Promise<FloorResult> {
+async function storeFloor(db: RelationalStore, ids: 'own' | 'random'): Promise<FloorResult> {
   await db.exec(
     'DROP TABLE IF EXISTS speed_floor; CREATE TABLE speed_floor (LIKE rt_user_interactions INCLUDING ALL)',
   );
@@ -742,7 +747,7 @@ async function storeFloor(db: RelationalStore): Promise<FloorResult> {
       const w = new CopyBinaryWriter(page.length * 96);
       for (const r of page)
         w.row(6)
-          .uuid(r.event_id)
+          .uuid(ids === 'own' ? r.event_id : randomUUID())
           .text(r.user_id)
           .text(r.item_id)
           .text(r.type)
@@ -775,6 +780,7 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
   const bare: ThroughputResult['bare'] = [];
   const drains: DrainResult[] = [];
   const floors: FloorResult[] = [];
+  const floorsV4: FloorResult[] = [];
   const doDrain = phases.has('drain') || phases.has('throughput');
   for (let round = 0; round < DRAIN_ROUNDS; round++) {
     const order = round % 2 === 0 ? ['bare', 'stream'] : ['stream', 'bare'];
@@ -793,15 +799,18 @@ async function throughput(setup: Setup): Promise<ThroughputResult> {
           `stream: ${Math.round(r.rate)}/s after the first rows, ${r.wallSeconds.toFixed(1)} s wall; ${r.batches} micro-batches of ${Math.round(r.meanBatchEvents)} events, ${r.meanBatchSeconds.toFixed(2)} s each; CPU % of one core: ${formatBreakdown(r.cpu)}`,
         );
         drains.push(r);
-        const f = await storeFloor(setup.db);
-        log(
-          `floor: the same ${f.rows} rows by binary COPY alone: ${Math.round(f.rate)}/s (${f.seconds.toFixed(1)} s)`,
-        );
-        floors.push(f);
+        // Interleaved: which id kind goes first alternates by round.
+        for (const ids of round % 2 === 0 ? (['own', 'random'] as const) : (['random', 'own'] as const)) {
+          const f = await storeFloor(setup.db, ids);
+          log(
+            `floor (${ids === 'own' ? 'their own v7 ids' : 'random v4 ids'}): the same ${f.rows} rows by binary COPY alone: ${Math.round(f.rate)}/s (${f.seconds.toFixed(1)} s)`,
+          );
+          (ids === 'own' ? floors : floorsV4).push(f);
+        }
       }
     }
   }
-  return { backlog, bare, drains, floors };
+  return { backlog, bare, drains, floors, floorsV4 };
 }
 
 // ---------------------------------------------------------------- phase 2: ingest
@@ -1113,7 +1122,7 @@ export async function benchSpeed(): Promise<string> {
             ],
           ),
           '',
-          `Floor, measured right after each drain: the same ${k(BACKLOG)} rows written again by binary COPY alone (one transaction per ${k(FLOOR_SLICE)} rows, in arrival order, into an empty table with rt_user_interactions' columns, defaults and indexes; nothing but the COPYs timed): ${t.floors.map((f) => k(f.rate)).join(', ')} events/s, median ${(median(t.floors.map((f) => f.rate)) / bareRate).toFixed(2)} × the bare consumer. No stream that stores every event there can beat it.`,
+          `Floor, measured right after each drain: the same ${k(BACKLOG)} rows written again by binary COPY alone (one transaction per ${k(FLOOR_SLICE)} rows, in arrival order, into an empty table with rt_user_interactions' columns, defaults and indexes; nothing but the COPYs timed): ${t.floors.map((f) => k(f.rate)).join(', ')} events/s, median ${(median(t.floors.map((f) => f.rate)) / bareRate).toFixed(2)} × the bare consumer. No stream that stores every event there can beat it. The events carry time-ordered UUID v7 ids, as the server fills them; the same rows with random UUID v4 ids instead (as a client may send), interleaved with those: ${t.floorsV4.map((f) => k(f.rate)).join(', ')} events/s, median ${(median(t.floorsV4.map((f) => f.rate)) / bareRate).toFixed(2)} × the bare consumer.`,
           '',
           `With the group join counted (wall): stream ${k(median(t.drains.map((d) => BACKLOG / d.wallSeconds)))} events/s, bare consumer ${k(bareWall)} events/s. Machine CPU: % of both cores over the read, Kafka and PostgreSQL included.`,
           '',

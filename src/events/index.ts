@@ -4,6 +4,7 @@
  * user-update message and the model channel.
  */
 export { type DecodedEvent, decodeEvent, type EventMessage, encodeEvent } from './codec.js';
+export { newEventId } from './event-ids.js';
 export { MODEL_CHANNEL } from './model-channel.js';
 export {
   eventTimeMs,

@@ -4,8 +4,8 @@
  * event or a typed rejection — a reason a program can act on (count, dead-letter) and a message
  * a person can read. Nothing here throws. normalizeEvent then fills what was left out.
  */
-import { randomUUID } from 'node:crypto';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { newEventId } from './event-ids.js';
 import { eventTimeMs } from './rules.js';
 import { createAjv, describeErrors, eventSchema } from './schema.js';
 import type { EventInput, InteractionEvent } from './types.js';
@@ -106,13 +106,14 @@ export const checkBusEvent = (input: unknown): { ok: true; event: BusEventInput 
   check(validators().bus, input);
 
 /**
- * A valid event (checkEvent) as every layer holds it: a fresh random event_id when it has none
+ * A valid event (checkEvent) as every layer holds it: a fresh time-ordered event_id (UUID v7, stamped
+ * `now`) when it has none
  * (else its own, lower-cased), ts `now` when it has none (else in epoch ms), value null when
  * absent.
  */
 export function normalizeEvent(e: EventInput, now: number = Date.now()): InteractionEvent {
   return {
-    event_id: e.event_id?.toLowerCase() ?? randomUUID(),
+    event_id: e.event_id?.toLowerCase() ?? newEventId(now),
     user_id: e.user_id,
     item_id: e.item_id,
     type: e.type,

@@ -19,7 +19,7 @@ import {
 import { openApiDocument } from '../../src/serving/openapi.js';
 import { anyText, goodId, goodValue } from './arbitraries.js';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const base = { user_id: 'u1', item_id: 'i1', type: 'view' } as const;
 
 function rejected(input: unknown): { reason: EventRejectReason; message: string } {
@@ -145,7 +145,8 @@ describe('event validator', () => {
   it('normalizeEvent fills event_id and ts, lower-cases ids and reads ts as epoch ms', () => {
     const now = 1714557600000;
     const a = normalizeEvent(base, now);
-    assert.match(a.event_id, UUID_RE);
+    assert.match(a.event_id, UUID_V7_RE);
+    assert.equal(parseInt(a.event_id.replace('-', '').slice(0, 12), 16), now, 'stamped with the accept time');
     assert.deepEqual({ ...a, event_id: 'x' }, { event_id: 'x', ...base, value: null, ts: now });
     assert.notEqual(normalizeEvent(base, now).event_id, a.event_id, 'a fresh id each time');
     assert.deepEqual(

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { INTERACTIONS_TOPIC } from '../../src/stores/index.js';
 import { uid } from '../stores/support/wait.js';
-import { API_KEY, call, type Fixture, keyed, startFixture, UUID_RE } from './fixture.js';
+import { API_KEY, call, type Fixture, keyed, startFixture, UUID_V7_RE } from './fixture.js';
 
 describe('events and feedback', () => {
   let f: Fixture;
@@ -29,7 +29,7 @@ describe('events and feedback', () => {
     const r = await call(f.base, 'POST', '/v1/events', { user_id: user, item_id: 'i1', type: 'view' }, keyed);
     assert.equal(r.status, 202, r.text);
     assert.equal(r.body.accepted, 1);
-    assert.match(r.body.event_ids[0], UUID_RE);
+    assert.match(r.body.event_ids[0], UUID_V7_RE);
     const [msg] = await published(user);
     assert.equal(msg.event_id, r.body.event_ids[0]);
     assert.equal(msg.user_id, user);
@@ -38,6 +38,8 @@ describe('events and feedback', () => {
     assert.equal(msg.value, undefined);
     const ts = Date.parse(msg.ts as string);
     assert.ok(ts >= t0 - 1000 && ts <= Date.now() + 1000);
+    const id = r.body.event_ids[0] as string;
+    assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), ts, 'the id is stamped with the accept time');
   });
 
   it('publishes a batch in order, keeping given ids, values and timestamps (ISO or epoch ms)', async () => {

@@ -209,4 +209,7 @@ export function vectorBytes(v: Float32Array): Buffer {
   return b;
 }
 
+/** A UUID v4: rec_ids. */
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** A UUID v7: the event_ids the server fills in. */
+export const UUID_V7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
