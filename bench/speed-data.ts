@@ -10,6 +10,7 @@
  * - Event types: mostly views, some clicks, few carts and purchases, a rating now and then
  *   (value 1–5) and a dismiss now and then (TYPE_MIX).
  */
+import { randomUUID } from 'node:crypto';
 import { Rng } from '../src/compute/random.js';
 import {
   type EventInput,
@@ -18,6 +19,9 @@ import {
   encodeEvent,
   newEventId,
 } from '../src/events/index.js';
+
+/** BENCH_SPEED_EVENT_IDS=v4: random ids, as a client may send, instead of the server's v7s (diagnosis). */
+const RANDOM_IDS = process.env.BENCH_SPEED_EVENT_IDS === 'v4';
 
 export const USERS = 50_000;
 export const KNOWN_USERS = 45_000;
@@ -124,7 +128,7 @@ export class EventSource {
   message(ts: number, user = this.user()): EventMessage {
     const e = this.input(user);
     return encodeEvent({
-      event_id: newEventId(ts),
+      event_id: RANDOM_IDS ? randomUUID() : newEventId(ts),
       user_id: e.user_id,
       item_id: e.item_id,
       type: e.type,

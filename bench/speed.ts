@@ -30,7 +30,8 @@
  * phase 1 without the stream); BENCH_SPEED_DRAIN_ROUNDS=N (default 2);
  * BENCH_SPEED_BACKLOG=N (default 1,000,000); BENCH_SPEED_CPU_PROF=DIR runs the stream process
  * with --cpu-prof into DIR; BENCH_SPEED_PG_SAMPLE=1 prints what the stream's PostgreSQL
- * sessions were doing (pg_stat_activity every 20 ms); BENCH_SPEED_KEEP=1 keeps the database.
+ * sessions were doing (pg_stat_activity every 20 ms); BENCH_SPEED_KEEP=1 keeps the database;
+ * BENCH_SPEED_EVENT_IDS=v4 gives the events random UUID v4 ids instead of the server's v7s.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
