@@ -39,7 +39,11 @@ describe('events and feedback', () => {
     const ts = Date.parse(msg.ts as string);
     assert.ok(ts >= t0 - 1000 && ts <= Date.now() + 1000);
     const id = r.body.event_ids[0] as string;
-    assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), ts, 'the id is stamped with the accept time');
+    assert.equal(
+      parseInt(id.slice(0, 8) + id.slice(9, 13), 16),
+      ts,
+      'the id is stamped with the accept time',
+    );
   });
 
   it('publishes a batch in order, keeping given ids, values and timestamps (ISO or epoch ms)', async () => {
