@@ -36,7 +36,12 @@ export const eventSchema = {
   additionalProperties: false,
   required: ['user_id', 'item_id', 'type'],
   properties: {
-    event_id: { type: 'string', format: 'uuid', description: 'Idempotency key; the same id is stored once.' },
+    event_id: {
+      type: 'string',
+      format: 'uuid',
+      description:
+        'Idempotency key; the same id is stored once. Without one the server fills a UUID v7 (time-ordered).',
+    },
     user_id: idSchema,
     item_id: idSchema,
     type: { enum: EVENT_TYPES },
