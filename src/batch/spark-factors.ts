@@ -4,7 +4,6 @@
  * built from it and the run's own data — the same AlsModel the built-in engine makes, so
  * evaluation, precompute and serving cannot tell the engines apart.
  */
-
 import type { Csr } from '../compute/kernels.js';
 import type { Coo } from '../data/matrix.js';
 import { toCsr } from '../data/matrix.js';
@@ -210,7 +209,6 @@ export function topListsFor(
   const { n: m } = rows;
   const items = new Int32Array(model.userIds.length * n).fill(-1);
   const scores = new Float32Array(model.userIds.length * n);
-  const itemIdx = new Map(model.itemIds.map((id, i) => [id, i]));
   let users = 0;
   rows.users.forEach((user, r) => {
     const u = model.userIdx(user);
@@ -221,7 +219,7 @@ export function topListsFor(
       const j = rows.items[r * m + k]!;
       if (j < 0) break;
       // An item of the job's that the run's data lacks (archived after the run's read) is left out.
-      const i = itemIdx.get(itemIdsOfRows[j]!);
+      const i = model.itemIdx(itemIdsOfRows[j]!);
       if (i === undefined) continue;
       items[at] = i;
       scores[at++] = rows.scores[r * m + k]!;

@@ -5,7 +5,7 @@
  * Why not v4: rt_user_interactions is keyed by event_id, and every stored event adds an entry
  * to that B-tree. Random keys land on random leaf pages all over the index; time-ordered ones
  * land on its right edge, which stays in cache. Writing a million rows with v7 keys cost
- * PostgreSQL about a quarter less than with v4 keys (bench/RESULTS.md, speed layer).
+ * PostgreSQL about a third less than with v4 keys (bench/RESULTS.md, speed layer).
  *
  * Hand-written rather than the `uuid` package's v7(): that one costs ≈ 2 µs an id (one
  * getRandomValues call each) on the ingest path; this one draws from a pool refilled in bulk,

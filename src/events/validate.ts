@@ -106,10 +106,9 @@ export const checkBusEvent = (input: unknown): { ok: true; event: BusEventInput 
   check(validators().bus, input);
 
 /**
- * A valid event (checkEvent) as every layer holds it: a fresh time-ordered event_id (UUID v7, stamped
- * `now`) when it has none
- * (else its own, lower-cased), ts `now` when it has none (else in epoch ms), value null when
- * absent.
+ * A valid event (checkEvent) as every layer holds it: a fresh time-ordered event_id (UUID v7
+ * stamped `now`) when it has none (else its own, lower-cased), ts `now` when it has none (else
+ * in epoch ms), value null when absent.
  */
 export function normalizeEvent(e: EventInput, now: number = Date.now()): InteractionEvent {
   return {

@@ -250,11 +250,14 @@ class KafkaBus implements EventBus {
         throw toBusError(err, this.ctx());
       }
     }
-    const byTopic = new Map<string, { key: string; value: string | Buffer }[]>();
+    const byTopic = new Map<string, OutgoingMessage[]>();
     for (const p of group) {
-      const list = byTopic.get(p.topic) ?? [];
-      byTopic.set(p.topic, list);
-      for (const m of p.messages) list.push({ key: m.key, value: m.value });
+      let list = byTopic.get(p.topic);
+      if (!list) {
+        list = [];
+        byTopic.set(p.topic, list);
+      }
+      for (const m of p.messages) list.push(m);
     }
     const producer = this.producer;
     try {
