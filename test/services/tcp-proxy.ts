@@ -1,6 +1,7 @@
 // A TCP proxy in front of a real server, so a test can make the server "go away" (drop every
 // connection and refuse new ones) and come back on the same port, or lose its answers: requests
-// still reach the server (which acts on them) while nothing it sends reaches the client.
+// still reach the server (which acts on them) while nothing it sends reaches the client, or (Kafka)
+// refuse one type of request.
 import net from 'node:net';
 
 export class TcpProxy {
@@ -8,6 +9,8 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   /** While set, the server's bytes are dropped instead of forwarded (see loseAnswers()). */
   private losing = false;
+  /** A Kafka request type (API key) whose requests close their connection instead of reaching the broker. */
+  private kafkaRefused: number | null = null;
   port = 0;
 
   constructor(
@@ -26,7 +29,8 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream);
+      if (this.kafkaRefused === null) client.pipe(upstream);
+      else this.forwardKafkaFrames(client, upstream);
       upstream.on('data', (chunk: Buffer) => {
         if (!this.losing) client.write(chunk);
       });
@@ -45,11 +49,46 @@ export class TcpProxy {
     this.losing = true;
   }
 
-  /** Drops every connection at once (like a crashed server) and stops listening. */
-  async stop(): Promise<void> {
+  /**
+   * Kafka only: on connections opened from now on (read frame by frame from their start), a
+   * request of this API key (10: FindCoordinator) closes its connection before the broker sees
+   * it, as a broker shutting down does, while every other request passes; null passes everything
+   * again.
+   */
+  refuseKafkaRequests(apiKey: number | null): void {
+    this.kafkaRefused = apiKey;
+  }
+
+  /** Forwards whole Kafka request frames (int32 size, int16 API key, …), closing at a refused one. */
+  private forwardKafkaFrames(client: net.Socket, upstream: net.Socket): void {
+    let held: Buffer = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
+      while (held.length >= 6) {
+        if (held.readInt16BE(4) === this.kafkaRefused) {
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        const end = 4 + held.readInt32BE(0);
+        if (held.length < end) break;
+        upstream.write(held.subarray(0, end));
+        held = held.subarray(end);
+      }
+    });
+    client.on('end', () => upstream.end());
+  }
+
+  private dropConnections(): void {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+  }
+
+  /** Drops every connection at once (like a crashed server) and stops listening. */
+  async stop(): Promise<void> {
+    this.dropConnections();
     this.losing = false;
+    this.kafkaRefused = null;
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise((r) => server.close(r));

@@ -13,9 +13,16 @@
  * settled later: a commit due after the group changed (a new generation: the partition may be
  * another member's now, and kafkajs refetches from the committed offsets anyway) is dropped,
  * and whoever holds the partition does the batch again. stop() waits for the work in progress
- * and its commits before leaving the group.
+ * and its commits before leaving the group. A crash kafkajs does not restart from (its
+ * group-coordinator lookup while the only broker is down) gets the member replaced by a new one.
  */
-import type { EachBatchPayload, Kafka, Consumer as KafkaConsumer, KafkaMessage } from 'kafkajs';
+import type {
+  ConsumerConfig,
+  EachBatchPayload,
+  Kafka,
+  Consumer as KafkaConsumer,
+  KafkaMessage,
+} from 'kafkajs';
 import type { Logger } from '../../logger.js';
 import { sleep } from '../timeout.js';
 import { type Delivered, Delivery, type DeliveryDeps } from './delivery.js';
@@ -40,7 +47,7 @@ export async function startKafkaConsumer(
   deadLetters: Pick<DeliveryDeps, 'maxAttempts' | 'publish'>,
 ): Promise<Consumer> {
   const ctx = { store: 'event bus' as const, address };
-  const consumer = kafka.consumer({
+  const config: ConsumerConfig = {
     groupId: opts.groupId,
     sessionTimeout: timing.sessionTimeoutMs,
     rebalanceTimeout: Math.max(timing.sessionTimeoutMs, 10_000),
@@ -52,7 +59,7 @@ export async function startKafkaConsumer(
     maxBytesPerPartition: 4 << 20,
     maxBytes: 32 << 20,
     allowAutoTopicCreation: false,
-  });
+  };
   let assigned: number[] = [];
   let stopped = false;
   const stopping = new AbortController();
@@ -64,16 +71,72 @@ export async function startKafkaConsumer(
   };
   // Bumped whenever the group may have moved partitions: commits due from before are dropped.
   let generation = 0;
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    generation++;
-    assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
-  });
-  consumer.on(consumer.events.REBALANCING, () => {
+  /** The kafkajs consumer of this member now (replaced after a crash kafkajs does not restart from). */
+  let consumer: KafkaConsumer;
+  const member = (): KafkaConsumer => {
+    const c = kafka.consumer(config);
+    c.on(c.events.GROUP_JOIN, (e) => {
+      if (c !== consumer) return;
+      generation++;
+      assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
+    });
+    c.on(c.events.REBALANCING, () => {
+      if (c !== consumer) return;
+      generation++;
+      assigned = [];
+    });
+    // kafkajs restarts itself after retriable crashes; callers hear about every crash.
+    c.on(c.events.CRASH, (e) => {
+      report(e.payload.error);
+      if (!e.payload.restart && c === consumer && !stopped) void replace();
+    });
+    return c;
+  };
+  // kafkajs gives up for good on a crash it deems non-retriable, and some come from a broker that
+  // is only away for a while: with the only broker down, its group-coordinator lookup fails over
+  // every broker and throws KafkaJSGroupCoordinatorNotFound (non-retriable), after which the
+  // consumer stays disconnected and the process consumes nothing more (a Kafka restart under
+  // load showed it). So a consumer kafkajs will not restart is replaced by a new member of the
+  // same group, with growing pauses, until one runs; it starts from the group's committed
+  // offsets, so work settled but not committed is done again (at-least-once, idempotent effects).
+  let replacing = false;
+  let again = false;
+  const replace = async (): Promise<void> => {
     generation++;
     assigned = [];
-  });
-  // kafkajs restarts itself after retriable crashes; callers hear about every crash.
-  consumer.on(consumer.events.CRASH, (e) => report(e.payload.error));
+    if (replacing) {
+      again = true; // a member being started crashed: start another
+      return;
+    }
+    replacing = true;
+    try {
+      for (let attempt = 0; !stopped; attempt++) {
+        again = false;
+        await sleep(Math.min(timing.retryBackoffMs * 2 ** attempt, 30_000), stopping.signal).catch(() => {});
+        if (stopped) return;
+        const next = member();
+        consumer = next;
+        try {
+          await runMember(next);
+          if (stopped) {
+            await next.disconnect().catch(() => {}); // stop() came meanwhile
+            return;
+          }
+          logger.warn(
+            { topic: opts.topic, groupId: opts.groupId },
+            'Kafka consumer: rejoined with a new member',
+          );
+        } catch (err) {
+          report(err);
+          await next.disconnect().catch(() => {});
+          again = true;
+        }
+        if (!again) return;
+      }
+    } finally {
+      replacing = false;
+    }
+  };
   // Dead-letter writes fail with the bus's own typed errors; both pass through as they are.
   const delivery = new Delivery({
     ...deadLetters,
@@ -84,7 +147,7 @@ export async function startKafkaConsumer(
   });
 
   const commits = new CommitChain(
-    consumer,
+    () => consumer,
     opts.topic,
     () => generation,
     timing.retryBackoffMs,
@@ -136,15 +199,20 @@ export async function startKafkaConsumer(
     }
   }
 
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
-    await consumer.run({
+  async function runMember(c: KafkaConsumer): Promise<void> {
+    await c.connect();
+    await c.subscribe({ topics: [opts.topic], fromBeginning: true });
+    await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
       eachBatch,
     });
+  }
+
+  consumer = member();
+  try {
+    await runMember(consumer);
   } catch (err) {
     await consumer.disconnect().catch(() => {});
     throw toBusError(err, ctx);
@@ -160,7 +228,11 @@ export async function startKafkaConsumer(
       // No more fetching; the batches being handled finish, the work settled later is committed
       // (the runner must still be running for that), then the member leaves the group so
       // others take over at once.
-      consumer.pause([{ topic: opts.topic }]);
+      try {
+        consumer.pause([{ topic: opts.topic }]);
+      } catch {
+        // a member being replaced has not run yet: nothing to pause
+      }
       if (handling > 0) await new Promise<void>((resolve) => (handled = resolve));
       await commits.idle();
       await consumer.disconnect().catch(report);
@@ -181,7 +253,7 @@ class CommitChain {
   private waiters: (() => void)[] = [];
 
   constructor(
-    private readonly consumer: KafkaConsumer,
+    private readonly consumer: () => KafkaConsumer,
     private readonly topic: string,
     private readonly generation: () => number,
     private readonly pauseMs: number,
@@ -204,7 +276,7 @@ class CommitChain {
         this.rewind(partition, first);
         return;
       }
-      await this.consumer
+      await this.consumer()
         .commitOffsets([{ topic: this.topic, partition, offset: next }])
         .catch((err) => this.report(err));
     });
@@ -225,12 +297,12 @@ class CommitChain {
   private rewind(partition: number, offset: string): void {
     const tp = [{ topic: this.topic, partitions: [partition] }];
     try {
-      this.consumer.seek({ topic: this.topic, partition, offset });
-      this.consumer.pause(tp);
+      this.consumer().seek({ topic: this.topic, partition, offset });
+      this.consumer().pause(tp);
       setTimeout(() => {
         if (this.stopped()) return; // stop() paused every partition; it stays so
         try {
-          this.consumer.resume(tp);
+          this.consumer().resume(tp);
         } catch (err) {
           this.report(err);
         }
