@@ -4,46 +4,36 @@
 // clean import ends.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { contentEventName, InvalidRowsError, runImport } from '../../src/batch/import.js';
 import { csvSource } from '../../src/batch/import-csv.js';
 import { stableUuid } from '../../src/batch/import-rows.js';
 import { DataError } from '../../src/data/errors.js';
-import type { Stores } from '../../src/stores/index.js';
-import { tempDir } from '../helpers.js';
 import { FaultyObjects } from '../speed/faults.js';
-import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
+import { embeddedStoresForSuite } from '../stores/support/pglite-dir.js';
 import { archived, DAY, eventLines, snapshot, T0, writeLines } from './import-support.js';
 
 describe('CSV import (embedded stores)', () => {
-  const tmp = tempDir();
-  let stores: Stores;
-  const file = (name: string, lines: readonly string[]) => writeLines(path.join(tmp.dir, name), lines);
-  before(async () => {
-    stores = await openEmbeddedStores(tmp.dir);
-  });
-  after(async () => {
-    await stores.close();
-    tmp.cleanup();
-  });
+  const suite = embeddedStoresForSuite();
+  const file = (name: string, lines: readonly string[]) => writeLines(path.join(suite.dir, name), lines);
 
   it('imports every row into its day partition under keys named by the file', async () => {
     const csv = file('events.csv', eventLines(120, 3));
-    const r = await runImport(stores, csvSource(csv));
+    const r = await runImport(suite.stores, csvSource(csv));
     assert.equal(r.rows, 120);
     assert.equal(r.users, 30);
     assert.equal(r.skipped_rows, 0);
     assert.equal(r.already_imported, false);
     assert.deepEqual([r.days, r.parts, r.first_day, r.last_day], [3, 3, '2024-03-01', '2024-03-03']);
-    const keys = await stores.objects.list('archive/');
+    const keys = await suite.stores.objects.list('archive/');
     assert.deepEqual(
       keys,
       ['01', '02', '03'].map(
         (d) => `archive/interactions/dt=2024-03-${d}/import-${r.sha256.slice(0, 16)}-0.parquet`,
       ),
     );
-    assert.deepEqual(await stores.objects.list('imports/'), [r.marker]);
-    const rows = await archived(stores.objects);
+    assert.deepEqual(await suite.stores.objects.list('imports/'), [r.marker]);
+    const rows = await archived(suite.stores.objects);
     assert.equal(rows.length, 120);
     // Row 6 of the file (line 7): u5,i35,dismiss,,<ts as ISO-8601>.
     const t = T0 + Math.floor((5 * 3 * DAY) / 120);
@@ -71,7 +61,7 @@ describe('CSV import (embedded stores)', () => {
     );
     const rating = rows.find((e) => e.type === 'rating')!;
     assert.ok([1, 2, 3, 4, 5].includes(rating.value!));
-    const users = await stores.db.query<{ n: number }>(
+    const users = await suite.stores.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM users WHERE user_id LIKE 'u%'`,
     );
     assert.equal(users.rows[0]!.n, 30);
@@ -79,16 +69,16 @@ describe('CSV import (embedded stores)', () => {
 
   it('a second import of the same file changes nothing', async () => {
     const csv = file('events.csv', eventLines(120, 3));
-    const before = await snapshot(stores);
-    const r = await runImport(stores, csvSource(csv));
+    const before = await snapshot(suite.stores);
+    const r = await runImport(suite.stores, csvSource(csv));
     assert.equal(r.already_imported, true);
     assert.equal(r.rows, 120);
     assert.deepEqual([r.new_users, r.new_items], [0, 0]);
-    assert.deepEqual(await snapshot(stores), before);
+    assert.deepEqual(await snapshot(suite.stores), before);
     // The same bytes under another name are the same import.
     const copy = file('copy.csv', eventLines(120, 3));
-    assert.equal((await runImport(stores, csvSource(copy))).already_imported, true);
-    assert.deepEqual(await snapshot(stores), before);
+    assert.equal((await runImport(suite.stores, csvSource(copy))).already_imported, true);
+    assert.deepEqual(await snapshot(suite.stores), before);
   });
 
   it('refuses a file with bad rows, naming each line and reason, and writes nothing', async () => {
@@ -105,8 +95,8 @@ describe('CSV import (embedded stores)', () => {
       '"v7,w7,view,,',
       'v8,w8,click,,1709290800000',
     ]);
-    const before = await snapshot(stores);
-    await assert.rejects(runImport(stores, csvSource(csv)), (err: Error) => {
+    const before = await snapshot(suite.stores);
+    await assert.rejects(runImport(suite.stores, csvSource(csv)), (err: Error) => {
       assert.ok(err instanceof InvalidRowsError);
       assert.equal(err.count, 8);
       assert.deepEqual(
@@ -127,7 +117,7 @@ describe('CSV import (embedded stores)', () => {
       assert.match(err.message, /8 invalid rows, nothing imported/);
       return true;
     });
-    assert.deepEqual(await snapshot(stores), before);
+    assert.deepEqual(await snapshot(suite.stores), before);
   });
 
   it('with skipInvalid imports the valid rows and reports the others', async () => {
@@ -137,12 +127,12 @@ describe('CSV import (embedded stores)', () => {
       'v1,w2,like,,2024-03-01T10:00:00Z',
       'v8,w8,click,,1709290800000',
     ]);
-    const r = await runImport(stores, csvSource(csv), { skipInvalid: true });
+    const r = await runImport(suite.stores, csvSource(csv), { skipInvalid: true });
     assert.deepEqual([r.rows, r.skipped_rows, r.users], [2, 1, 2]);
     assert.equal(r.refused.length, 1);
     assert.match(r.refused[0]!, /some-bad\.csv:3: type: must be one of/);
     assert.deepEqual(
-      (await archived(stores.objects))
+      (await archived(suite.stores.objects))
         .filter((e) => e.user_id.startsWith('v'))
         .map((e) => e.item_id)
         .sort(),
@@ -157,10 +147,10 @@ describe('CSV import (embedded stores)', () => {
       ',d1,e2,3.5,,y',
     ]);
     const t0 = Date.now();
-    const r = await runImport(stores, csvSource(csv));
+    const r = await runImport(suite.stores, csvSource(csv));
     const t1 = Date.now();
     assert.deepEqual(r.ignored_columns, ['note']);
-    const rows = (await archived(stores.objects)).filter((e) => e.user_id === 'd1');
+    const rows = (await archived(suite.stores.objects)).filter((e) => e.user_id === 'd1');
     assert.deepEqual(rows.map((e) => [e.item_id, e.type, e.value]).sort(), [
       ['e1', 'view', null],
       ['e2', 'rating', 3.5],
@@ -171,9 +161,9 @@ describe('CSV import (embedded stores)', () => {
     assert.equal(e2.event_id, stableUuid(`row\0${r.sha256}\0${3}`));
 
     const typed = file('typed.csv', ['user_id,item_id,value', 'd2,e1,', 'd2,e2,2']);
-    await runImport(stores, csvSource(typed, { type: 'purchase' }));
+    await runImport(suite.stores, csvSource(typed, { type: 'purchase' }));
     assert.deepEqual(
-      (await archived(stores.objects))
+      (await archived(suite.stores.objects))
         .filter((e) => e.user_id === 'd2')
         .map((e) => e.type)
         .sort(),
@@ -184,12 +174,12 @@ describe('CSV import (embedded stores)', () => {
   it('reads the catalog from --items: titles and categories, an empty cell keeping what is there', async () => {
     const events = file('catalog-events.csv', ['user_id,item_id', 'c1,k1', 'c1,k2']);
     const items = file('items.csv', ['item_id,title,category', 'k1,"Kettle, steel",kitchen', 'k3,Knife,']);
-    const r = await runImport(stores, csvSource(events, { items }));
+    const r = await runImport(suite.stores, csvSource(events, { items }));
     assert.deepEqual([r.files, r.items, r.new_items], [2, 3, 3]);
     const again = file('items-2.csv', ['item_id,title,category', 'k1,,cooking', 'k3,Knife,kitchen']);
-    const second = await runImport(stores, csvSource(events, { items: again }));
+    const second = await runImport(suite.stores, csvSource(events, { items: again }));
     assert.equal(second.already_imported, true);
-    const { rows } = await stores.db.query<{
+    const { rows } = await suite.stores.db.query<{
       item_id: string;
       title: string | null;
       category: string | null;
@@ -206,47 +196,49 @@ describe('CSV import (embedded stores)', () => {
 
   it('fails on a header without a user or item column, and on an empty file, naming the file', async () => {
     const noUser = file('no-user.csv', ['person,item_id', 'a,b']);
-    await assert.rejects(runImport(stores, csvSource(noUser)), (err: Error) => {
+    await assert.rejects(runImport(suite.stores, csvSource(noUser)), (err: Error) => {
       assert.ok(err instanceof DataError);
       assert.match(err.message, /no-user\.csv:1: no user column .*"person", "item_id"/);
       return true;
     });
     const empty = file('empty.csv', []);
-    await assert.rejects(runImport(stores, csvSource(empty)), /empty\.csv: empty file/);
+    await assert.rejects(runImport(suite.stores, csvSource(empty)), /empty\.csv: empty file/);
   });
 
   it('reads numeric times as seconds with tsUnit s; importing a file again with other options replaces it', async () => {
     const seconds = Math.floor(T0 / 1000);
     const csv = file('seconds.csv', ['user_id,item_id,ts', `s1,t1,${seconds}`, `s1,t2,${seconds + 86_400}`]);
-    const asMs = await runImport(stores, csvSource(csv));
+    const asMs = await runImport(suite.stores, csvSource(csv));
     assert.equal(asMs.first_day, '1970-01-20');
     assert.match(asMs.warnings[0]!, /--ts-unit s/);
-    const asSeconds = await runImport(stores, csvSource(csv, { tsUnit: 's' }));
+    const asSeconds = await runImport(suite.stores, csvSource(csv, { tsUnit: 's' }));
     assert.equal(asSeconds.already_imported, false);
     assert.deepEqual([asSeconds.first_day, asSeconds.last_day], ['2024-03-01', '2024-03-02']);
-    const rows = (await archived(stores.objects)).filter((e) => e.user_id === 's1');
+    const rows = (await archived(suite.stores.objects)).filter((e) => e.user_id === 's1');
     assert.deepEqual(rows.map((e) => e.ts).sort(), [T0, T0 + DAY]);
-    assert.equal((await stores.objects.list('archive/interactions/dt=1970')).length, 0);
-    assert.equal((await runImport(stores, csvSource(csv, { tsUnit: 's' }))).already_imported, true);
+    assert.equal((await suite.stores.objects.list('archive/interactions/dt=1970')).length, 0);
+    assert.equal((await runImport(suite.stores, csvSource(csv, { tsUnit: 's' }))).already_imported, true);
   });
 
   it('a rerun after a crash overwrites the same parts, keeps the first run’s time, and ends like one clean import', async () => {
     const csv = file('crash.csv', [...eventLines(90, 3), 'n1,m1,view,,', 'n1,m2,view,,']);
-    const faulty = new FaultyObjects(stores.objects);
+    const faulty = new FaultyObjects(suite.stores.objects);
     faulty.failNext('put', 'after', 3); // the pending record, the first part, then the second dies
     await assert.rejects(
-      runImport({ db: stores.db, objects: faulty }, csvSource(csv)),
+      runImport({ db: suite.stores.db, objects: faulty }, csvSource(csv)),
       /injected fault after put/,
     );
-    const pending = (await stores.objects.list('imports/')).find((k) => k.endsWith('.pending.json'));
+    const pending = (await suite.stores.objects.list('imports/')).find((k) => k.endsWith('.pending.json'));
     assert.ok(pending, 'the pending record stays');
-    const { now } = JSON.parse((await stores.objects.get(pending)).toString()) as { now: number };
-    const r = await runImport(stores, csvSource(csv));
+    const { now } = JSON.parse((await suite.stores.objects.get(pending)).toString()) as { now: number };
+    const r = await runImport(suite.stores, csvSource(csv));
     assert.equal(r.already_imported, false);
     assert.equal(r.rows, 92);
-    const parts = (await stores.objects.list('archive/')).filter((k) => k.includes(r.sha256.slice(0, 16)));
+    const parts = (await suite.stores.objects.list('archive/')).filter((k) =>
+      k.includes(r.sha256.slice(0, 16)),
+    );
     assert.equal(parts.length, 4); // three days of events, and the import's day for the rows without a time
-    const rows = (await archived(stores.objects)).filter((e) => parts.includes(e.key));
+    const rows = (await archived(suite.stores.objects)).filter((e) => parts.includes(e.key));
     assert.equal(rows.length, 92);
     assert.equal(new Set(rows.map((e) => e.event_id)).size, 92);
     assert.deepEqual(
@@ -254,9 +246,9 @@ describe('CSV import (embedded stores)', () => {
       [now, now],
     );
     assert.equal(
-      (await stores.objects.list('imports/')).filter((k) => k.endsWith('.pending.json')).length,
+      (await suite.stores.objects.list('imports/')).filter((k) => k.endsWith('.pending.json')).length,
       0,
     );
-    assert.equal((await runImport(stores, csvSource(csv))).already_imported, true);
+    assert.equal((await runImport(suite.stores, csvSource(csv))).already_imported, true);
   });
 });

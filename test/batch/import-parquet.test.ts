@@ -5,29 +5,19 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as arrow from 'apache-arrow';
 import { InvalidRowsError, runImport } from '../../src/batch/import.js';
 import { csvSource } from '../../src/batch/import-csv.js';
 import { parquetSource } from '../../src/batch/import-parquet.js';
 import { archiveTableFromColumns } from '../../src/data/archive-format.js';
 import { DataError } from '../../src/data/errors.js';
-import type { Stores } from '../../src/stores/index.js';
-import { tempDir } from '../helpers.js';
-import { openEmbeddedStores } from '../stores/support/pglite-dir.js';
+import { embeddedStoresForSuite } from '../stores/support/pglite-dir.js';
 import { archived, column, DAY, snapshot, T0, writeLines, writeParquet } from './import-support.js';
 
 describe('Parquet import (embedded stores)', () => {
-  const tmp = tempDir();
-  let stores: Stores;
-  const at = (name: string) => path.join(tmp.dir, name);
-  before(async () => {
-    stores = await openEmbeddedStores(tmp.dir);
-  });
-  after(async () => {
-    await stores.close();
-    tmp.cleanup();
-  });
+  const suite = embeddedStoresForSuite();
+  const at = (name: string) => path.join(suite.dir, name);
 
   it('imports an archive part as recsys writes it, keeping its event ids, once', async () => {
     const ids = Array.from(
@@ -43,9 +33,9 @@ describe('Parquet import (embedded stores)', () => {
       ts: ids.map((_, i) => T0 + i * 3_600_000),
     });
     const file = await writeParquet(at('part.parquet'), table);
-    const r = await runImport(stores, parquetSource(file));
+    const r = await runImport(suite.stores, parquetSource(file));
     assert.deepEqual([r.rows, r.users, r.items, r.days], [40, 4, 9, 2]);
-    const rows = (await archived(stores.objects)).filter((e) => e.user_id.startsWith('a'));
+    const rows = (await archived(suite.stores.objects)).filter((e) => e.user_id.startsWith('a'));
     assert.deepEqual(
       rows.map((e) => e.event_id),
       [...ids].sort(),
@@ -57,9 +47,9 @@ describe('Parquet import (embedded stores)', () => {
     );
     assert.equal(rows.find((e) => e.event_id === ids[1])!.value, null);
 
-    const before = await snapshot(stores);
-    assert.equal((await runImport(stores, parquetSource(file))).already_imported, true);
-    assert.deepEqual(await snapshot(stores), before);
+    const before = await snapshot(suite.stores);
+    assert.equal((await runImport(suite.stores, parquetSource(file))).already_imported, true);
+    assert.deepEqual(await snapshot(suite.stores), before);
   });
 
   it('reads plain tables with the column types pyarrow and Spark write', async () => {
@@ -78,10 +68,10 @@ describe('Parquet import (embedded stores)', () => {
       extra: column(['x', 'y', 'z', 'x', 'y', 'z'], new arrow.LargeUtf8()),
     });
     const file = await writeParquet(at('plain.parquet'), table);
-    const r = await runImport(stores, parquetSource(file));
+    const r = await runImport(suite.stores, parquetSource(file));
     assert.deepEqual([r.rows, r.users, r.items, r.days], [6, 3, 3, 6]);
     assert.deepEqual(r.ignored_columns, ['extra']);
-    const rows = (await archived(stores.objects)).filter((e) => e.item_id.startsWith('m'));
+    const rows = (await archived(suite.stores.objects)).filter((e) => e.item_id.startsWith('m'));
     assert.deepEqual(
       rows
         .map((e) => [e.user_id, e.item_id, e.type, e.value, e.ts])
@@ -123,10 +113,10 @@ describe('Parquet import (embedded stores)', () => {
         ts: column(['2024-03-01T01:00:00+01:00'], new arrow.Utf8()),
       }),
     );
-    await runImport(stores, parquetSource(ms));
-    await runImport(stores, parquetSource(seconds, { tsUnit: 's' }));
-    await runImport(stores, parquetSource(iso));
-    const rows = (await archived(stores.objects)).filter((e) => e.user_id.startsWith('p'));
+    await runImport(suite.stores, parquetSource(ms));
+    await runImport(suite.stores, parquetSource(seconds, { tsUnit: 's' }));
+    await runImport(suite.stores, parquetSource(iso));
+    const rows = (await archived(suite.stores.objects)).filter((e) => e.user_id.startsWith('p'));
     assert.deepEqual(rows.map((e) => [e.user_id, e.item_id, e.type, e.ts]).sort(), [
       ['p1', 'q1', 'view', T0],
       ['p1', 'q2', 'purchase', T0 + DAY],
@@ -147,9 +137,9 @@ describe('Parquet import (embedded stores)', () => {
         ts: column([T0], new arrow.TimestampMillisecond('UTC')),
       }),
     );
-    await runImport(stores, csvSource(csv));
-    await runImport(stores, parquetSource(pq));
-    const rows = (await archived(stores.objects)).filter((e) => e.user_id === 'z1');
+    await runImport(suite.stores, csvSource(csv));
+    await runImport(suite.stores, parquetSource(pq));
+    const rows = (await archived(suite.stores.objects)).filter((e) => e.user_id === 'z1');
     assert.equal(rows.length, 2);
     assert.equal(rows[0]!.event_id, rows[1]!.event_id);
   });
@@ -173,8 +163,8 @@ describe('Parquet import (embedded stores)', () => {
         ),
       }),
     );
-    const before = await snapshot(stores);
-    await assert.rejects(runImport(stores, parquetSource(file)), (err: Error) => {
+    const before = await snapshot(suite.stores);
+    await assert.rejects(runImport(suite.stores, parquetSource(file)), (err: Error) => {
       assert.ok(err instanceof InvalidRowsError);
       assert.deepEqual(
         err.first.map((e) => e.row),
@@ -184,8 +174,8 @@ describe('Parquet import (embedded stores)', () => {
       assert.match(err.message, /bad\.parquet: row 70000: must have required property 'user_id'/);
       return true;
     });
-    assert.deepEqual(await snapshot(stores), before);
-    const r = await runImport(stores, parquetSource(file), { skipInvalid: true });
+    assert.deepEqual(await snapshot(suite.stores), before);
+    const r = await runImport(suite.stores, parquetSource(file), { skipInvalid: true });
     assert.deepEqual([r.rows, r.skipped_rows], [n - 2, 2]);
   });
 
@@ -198,7 +188,7 @@ describe('Parquet import (embedded stores)', () => {
         value: column(['five'], new arrow.Utf8()),
       }),
     );
-    await assert.rejects(runImport(stores, parquetSource(textValue)), (err: Error) => {
+    await assert.rejects(runImport(suite.stores, parquetSource(textValue)), (err: Error) => {
       assert.ok(err instanceof DataError);
       assert.match(
         err.message,
@@ -210,11 +200,11 @@ describe('Parquet import (embedded stores)', () => {
       at('no-item.parquet'),
       new arrow.Table({ user_id: column(['x'], new arrow.Utf8()), thing: column(['y'], new arrow.Utf8()) }),
     );
-    await assert.rejects(runImport(stores, parquetSource(noItem)), /no-item\.parquet: no item column/);
+    await assert.rejects(runImport(suite.stores, parquetSource(noItem)), /no-item\.parquet: no item column/);
     const notParquet = at('not.parquet');
     writeFileSync(notParquet, 'user_id,item_id\n1,2\n');
     await assert.rejects(
-      runImport(stores, parquetSource(notParquet)),
+      runImport(suite.stores, parquetSource(notParquet)),
       /not\.parquet: not a readable Parquet file/,
     );
   });

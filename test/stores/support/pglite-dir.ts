@@ -6,9 +6,11 @@ import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { loadConfig } from '../../../src/config/index.js';
 import { openStores, type Stores } from '../../../src/stores/index.js';
+import { tempDir } from '../../helpers.js';
 
 const require = createRequire(import.meta.url);
 const version = JSON.parse(
@@ -37,4 +39,27 @@ export async function freshPgliteDir(parent: string): Promise<string> {
 export async function openEmbeddedStores(parent: string): Promise<Stores> {
   await freshPgliteDir(parent);
   return openStores(loadConfig({ env: {}, overrides: { mode: 'embedded', dataDir: parent } }));
+}
+
+/**
+ * Embedded stores for the enclosing describe(): opened in a fresh temp folder before its tests,
+ * closed and removed after them. `dir` is that folder (tests may put their own files in it).
+ */
+export function embeddedStoresForSuite(prefix?: string): { readonly stores: Stores; readonly dir: string } {
+  const tmp = tempDir(prefix);
+  let stores: Stores | undefined;
+  before(async () => {
+    stores = await openEmbeddedStores(tmp.dir);
+  });
+  after(async () => {
+    await stores?.close();
+    tmp.cleanup();
+  });
+  return {
+    get stores() {
+      if (!stores) throw new Error('embeddedStoresForSuite: the stores open in before()');
+      return stores;
+    },
+    dir: tmp.dir,
+  };
 }
