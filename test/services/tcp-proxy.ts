@@ -79,14 +79,10 @@ export class TcpProxy {
     client.on('end', () => upstream.end());
   }
 
-  private dropConnections(): void {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-
   /** Drops every connection at once (like a crashed server) and stops listening. */
   async stop(): Promise<void> {
-    this.dropConnections();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
     this.losing = false;
     this.kafkaRefused = null;
     const server = this.server;

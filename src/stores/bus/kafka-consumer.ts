@@ -73,10 +73,14 @@ export async function startKafkaConsumer(
   let generation = 0;
   /** The kafkajs consumer of this member now (replaced after a crash kafkajs does not restart from). */
   let consumer: KafkaConsumer;
+  /** Replacements in a row that have not joined the group yet (sets the pause before the next). */
+  let failures = 0;
   const member = (): KafkaConsumer => {
     const c = kafka.consumer(config);
     c.on(c.events.GROUP_JOIN, (e) => {
       if (c !== consumer) return;
+      if (failures > 0) logger.warn({ topic: opts.topic, groupId: opts.groupId }, 'Kafka consumer: rejoined');
+      failures = 0;
       generation++;
       assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
     });
@@ -88,7 +92,7 @@ export async function startKafkaConsumer(
     // kafkajs restarts itself after retriable crashes; callers hear about every crash.
     c.on(c.events.CRASH, (e) => {
       report(e.payload.error);
-      if (!e.payload.restart && c === consumer && !stopped) void replace();
+      if (!e.payload.restart && c === consumer) void replace();
     });
     return c;
   };
@@ -97,45 +101,29 @@ export async function startKafkaConsumer(
   // every broker and throws KafkaJSGroupCoordinatorNotFound (non-retriable), after which the
   // consumer stays disconnected and the process consumes nothing more (a Kafka restart under
   // load showed it). So a consumer kafkajs will not restart is replaced by a new member of the
-  // same group, with growing pauses, until one runs; it starts from the group's committed
+  // same group after a pause that grows until one joins; it starts from the group's committed
   // offsets, so work settled but not committed is done again (at-least-once, idempotent effects).
-  let replacing = false;
-  let again = false;
+  // A replacement that crashes or fails to start is replaced the same way.
+  let pausing = false;
   const replace = async (): Promise<void> => {
     generation++;
     assigned = [];
-    if (replacing) {
-      again = true; // a member being started crashed: start another
+    if (pausing || stopped) return;
+    pausing = true;
+    await sleep(Math.min(timing.retryBackoffMs * 2 ** failures++, 30_000), stopping.signal).catch(() => {});
+    pausing = false;
+    if (stopped) return;
+    const next = member();
+    consumer = next;
+    try {
+      await runMember(next);
+    } catch (err) {
+      report(err);
+      await next.disconnect().catch(() => {});
+      if (consumer === next) void replace();
       return;
     }
-    replacing = true;
-    try {
-      for (let attempt = 0; !stopped; attempt++) {
-        again = false;
-        await sleep(Math.min(timing.retryBackoffMs * 2 ** attempt, 30_000), stopping.signal).catch(() => {});
-        if (stopped) return;
-        const next = member();
-        consumer = next;
-        try {
-          await runMember(next);
-          if (stopped) {
-            await next.disconnect().catch(() => {}); // stop() came meanwhile
-            return;
-          }
-          logger.warn(
-            { topic: opts.topic, groupId: opts.groupId },
-            'Kafka consumer: rejoined with a new member',
-          );
-        } catch (err) {
-          report(err);
-          await next.disconnect().catch(() => {});
-          again = true;
-        }
-        if (!again) return;
-      }
-    } finally {
-      replacing = false;
-    }
+    if (stopped) await next.disconnect().catch(() => {}); // stop() came while it started
   };
   // Dead-letter writes fail with the bus's own typed errors; both pass through as they are.
   const delivery = new Delivery({
